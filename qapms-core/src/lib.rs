@@ -1,0 +1,20 @@
+//! qapms-core: the library behind every qapms front-end.
+//!
+//! The Python package, the language server and the dashboard server are thin layers over this
+//! crate, so whatever a user sees (a ticket, a timer, a flakiness score) is computed here once.
+//! The crate knows nothing of those front-ends: it returns domain types and [`Error`]s, and each
+//! front-end converts them at its own edge.
+//!
+//! The public surface:
+//! - [`config`]: `qapms.yaml` discovery, profiles, interpolation, validation with spans, schema;
+//! - [`secrets`]: the `enc:v1:` envelope (AES-256-GCM) and master-key sources;
+//! - [`store`]: the [`store::Store`] trait over SQLite (default) and PostgreSQL;
+//! - [`logging`]: tracing set-up with secret redaction and compressed rolling files.
+
+pub mod config;
+mod error;
+pub mod logging;
+pub mod secrets;
+pub mod store;
+
+pub use error::{Error, ErrorKind, Result};

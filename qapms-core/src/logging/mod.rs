@@ -1,0 +1,1 @@
+//! Logging set-up: tracing with secret redaction and compressed rolling files.

@@ -1,0 +1,1 @@
+//! Secrets: the `enc:v1:` envelope and master-key sources.

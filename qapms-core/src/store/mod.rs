@@ -1,0 +1,1 @@
+//! The store: one trait over SQLite and PostgreSQL.
