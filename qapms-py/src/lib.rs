@@ -1,16 +1,26 @@
 //! `qapms._qapms`: the native module behind the `qapms` Python package.
 //!
-//! A thin translation layer: domain logic lives in qapms-core.
+//! A thin translation layer: domain logic lives in qapms-core. Errors cross into Python in one
+//! place ([`errors`]); the `qapms` command line is Rust too ([`cli`]) so that the console script
+//! and every other front-end run the same code.
+
+pub mod cli;
+mod errors;
+
 use pyo3::prelude::*;
 
-/// The version of the native extension.
+/// Runs the `qapms` command line with `argv` (program name first) and returns its exit code.
+///
+/// The GIL is released while the command runs: it may do network and disk I/O for a while.
 #[pyfunction]
-fn version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
+fn run_cli(py: Python<'_>, argv: Vec<String>) -> i32 {
+    py.detach(|| cli::run(argv))
 }
 
 #[pymodule]
 fn _qapms(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(run_cli, m)?)?;
+    errors::register(m)?;
     Ok(())
 }

@@ -1,0 +1,80 @@
+# qapms task runner. `make help` lists the targets; `make test` is the one test command.
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The store conformance suite runs against this PostgreSQL database (.ci/run creates it).
+export QAPMS_TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/qapms_test
+# nextest is the fast parallel runner; plain `cargo test` is the fallback where it is missing.
+NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-15s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: python/requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r python/requirements-dev.txt
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create the Python virtual environment with the dev tools
+
+.PHONY: dev
+dev: venv ## Build the Python extension into the virtual environment (debug)
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --quiet
+
+.PHONY: build
+build: ## Build every Rust binary
+	cargo build --workspace --bins
+
+.PHONY: test
+test: test-rust test-python ## Build everything and run every suite (Rust, store on SQLite and PostgreSQL, Python)
+
+.PHONY: test-rust
+test-rust: build
+ifeq ($(NEXTEST),yes)
+	cargo nextest run --workspace --exclude qapms-py --no-fail-fast
+else
+	cargo test --workspace --exclude qapms-py --no-fail-fast
+endif
+	cargo test --doc -p qapms-core
+
+.PHONY: test-python
+test-python: dev build
+	QAPMS_SERVER_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/qapms-server \
+		$(PY) -m pytest python/tests -q
+
+.PHONY: fmt
+fmt: venv ## Format Rust and Python
+	cargo fmt --all
+	$(VENV)/bin/ruff format python examples benches
+	$(VENV)/bin/ruff check --fix python examples benches
+
+.PHONY: lint
+lint: venv ## clippy -D warnings, rustfmt, ruff, mypy
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	$(VENV)/bin/ruff format --check python examples benches
+	$(VENV)/bin/ruff check python examples benches
+	$(VENV)/bin/mypy
+
+.PHONY: check-features
+check-features: ## Check qapms-core with each feature alone and with none
+	cargo check -p qapms-core --no-default-features
+	cargo check -p qapms-core --no-default-features --features sqlite
+	cargo check -p qapms-core --no-default-features --features postgres
+
+.PHONY: bench
+bench: venv ## Run the benchmarks and the side-by-side comparisons (see benches/README.md)
+	cargo bench -p qapms-benches
+	$(PY) -m pip install --quiet -r benches/requirements.txt
+	$(PY) benches/config_compare.py
+
+.PHONY: clean
+clean: ## Remove build output and the virtual environment
+	cargo clean
+	rm -rf $(VENV)

@@ -1,0 +1,63 @@
+"""Shared fixtures: an isolated qapms home for every test.
+
+Each test gets its own working, config and data directories, so nothing reads the developer's
+real `~/.config/qapms` or a `qapms.yaml` further up the tree, and tests can run in any order.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+@dataclass
+class Home:
+    """Directories and environment of one isolated qapms installation."""
+
+    cwd: Path
+    config_dir: Path
+    data_dir: Path
+    env: dict[str, str]
+
+    def qapms(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run the installed `qapms` console script."""
+        exe = shutil.which("qapms", path=os.path.dirname(sys.executable))
+        assert exe, "the qapms console script is not installed in this environment"
+        return subprocess.run(
+            [exe, *args],
+            cwd=self.cwd,
+            env=self.env,
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Home]:
+    cwd = tmp_path / "work"
+    config_dir = tmp_path / "config"
+    data_dir = tmp_path / "data"
+    for d in (cwd, config_dir, data_dir):
+        d.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("QAPMS_") or k in ("QAPMS_SERVER_BIN", "QAPMS_TEST_PG_URL")
+    }
+    env.update(
+        {
+            "QAPMS_CONFIG_DIR": str(config_dir),
+            "QAPMS_DATA_DIR": str(data_dir),
+            "HOME": str(tmp_path),
+        }
+    )
+    yield Home(cwd=cwd, config_dir=config_dir, data_dir=data_dir, env=env)

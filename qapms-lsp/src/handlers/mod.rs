@@ -1,0 +1,3 @@
+//! One module per request or notification.
+
+pub(crate) mod diagnostics;
