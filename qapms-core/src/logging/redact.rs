@@ -169,19 +169,40 @@ impl KnownSecrets {
     }
 }
 
-/// The forms a secret takes once a formatter has escaped or encoded it.
+/// How many escaping layers a secret is searched through. Three covers the deepest case met in
+/// practice: a JSON request body (one), logged with `?` (two), by the JSON formatter (three).
+const MAX_ESCAPE_DEPTH: usize = 3;
+
+/// The forms a secret takes once formatters have escaped or encoded it: every composition of
+/// JSON and `Debug` string escaping up to [`MAX_ESCAPE_DEPTH`] layers, and percent-encoding.
+/// For a secret without quotes, backslashes or control characters they are all the same
+/// string, and the automaton gets one needle.
 fn variants(value: &str) -> Vec<Zeroizing<String>> {
-    let debug = Zeroizing::new(format!("{value:?}"));
-    let debug_inner = strip_quotes(&debug);
-    let mut out = vec![
-        Zeroizing::new(value.to_owned()),
-        Zeroizing::new(json_escape(value)),
-        Zeroizing::new(debug_inner.to_owned()),
-        Zeroizing::new(json_escape(debug_inner)),
-        Zeroizing::new(percent_encode(value)),
-    ];
-    out.dedup_by(|a, b| a.as_str() == b.as_str());
+    let mut out = vec![Zeroizing::new(value.to_owned())];
+    let mut layer = vec![Zeroizing::new(value.to_owned())];
+    for _ in 0..MAX_ESCAPE_DEPTH {
+        let mut next = Vec::new();
+        for form in &layer {
+            for escaped in [json_escape(form), debug_escape(form)] {
+                let escaped = Zeroizing::new(escaped);
+                if !out.iter().any(|o| o.as_str() == escaped.as_str()) {
+                    out.push(escaped.clone());
+                    next.push(escaped);
+                }
+            }
+        }
+        layer = next;
+    }
+    let encoded = Zeroizing::new(percent_encode(value));
+    if !out.iter().any(|o| o.as_str() == encoded.as_str()) {
+        out.push(encoded);
+    }
     out
+}
+
+fn debug_escape(value: &str) -> String {
+    let quoted = Zeroizing::new(format!("{value:?}"));
+    strip_quotes(&quoted).to_owned()
 }
 
 fn strip_quotes(quoted: &str) -> &str {
@@ -220,7 +241,15 @@ fn percent_encode(value: &str) -> String {
 struct Rule {
     triggers: &'static [&'static str],
     regex: Regex,
-    rewrite: fn(&Captures<'_>) -> String,
+    apply: Apply,
+}
+
+enum Apply {
+    /// Replace each regex match with what the function returns.
+    Rewrite(fn(&Captures<'_>) -> String),
+    /// The regex finds where a secret starts; the function finds where it ends (which a
+    /// regex without back-references cannot) and returns the new text if anything changed.
+    Scan(fn(&Regex, &str) -> Option<String>),
 }
 
 /// The key names whose values are secret wherever they appear (`db_password=`, `"apiToken":`).
@@ -238,51 +267,46 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             regex: compile(
                 r#"(?i)\b((?:proxy-)?authorization|x-api-key|x-auth-token|set-cookie|cookie)(\\*"?\s*[:=]\s*\\*"?\s*)((?:bearer|basic|digest|negotiate|token)\s+)?([^"\\\r\n]*[^"\\\r\n\s])"#,
             ),
-            rewrite: |caps| {
+            apply: Apply::Rewrite(|caps| {
                 keep_or(caps, 4, |c| {
                     format!("{}{}{}{REDACTED}", &c[1], &c[2], group(c, 3))
                 })
-            },
+            }),
         },
         // A bearer credential outside a header. Only credential-looking tokens are redacted, so
         // that "bearer of bad news" survives; see `looks_like_credential`.
         Rule {
             triggers: &["bearer"],
             regex: compile(r"(?i)\b(bearer)(\s+)([A-Za-z0-9\-._~+/]+=*)"),
-            rewrite: |caps| credential_rewrite(caps),
+            apply: Apply::Rewrite(credential_rewrite),
         },
         // `Basic` is an ordinary English word, so outside a header only the capitalised HTTP
         // spelling followed by a credential-looking token counts.
         Rule {
             triggers: &["basic"],
             regex: compile(r"\b(Basic)(\s+)([A-Za-z0-9+/]+=*)"),
-            rewrite: |caps| credential_rewrite(caps),
+            apply: Apply::Rewrite(credential_rewrite),
         },
         // `key=value`, `key: value`, `"key":"value"`, `key: "value"` and the escaped JSON forms,
         // for any key ending in a secret word (`jira_api_token`, `DB_PASSWORD`, `clientSecret`).
         Rule {
             triggers: &["pass", "pwd", "secret", "token", "credential", "key"],
             regex: compile(&format!(
-                r#"(?i)\b([a-z0-9_.\-]*?(?:{SECRET_KEYS}))(\\*"?\s*[:=]\s*)(?:(\\*")([^"\\]*)|([^\s&"\\,;)}}\]]+))"#
+                r#"(?i)\b([a-z0-9_.\-]*?(?:{SECRET_KEYS}))(\\*"?\s*[:=]\s*)(\\*")?"#
             )),
-            rewrite: |caps| {
-                let value_group = if caps.get(4).is_some() { 4 } else { 5 };
-                keep_or(caps, value_group, |c| {
-                    format!("{}{}{}{REDACTED}", &c[1], &c[2], group(c, 3))
-                })
-            },
+            apply: Apply::Scan(redact_secret_values),
         },
         // The password in URL userinfo: `postgres://user:pass@host` keeps `user`.
         Rule {
             triggers: &["://"],
             regex: compile(r#"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@"\\]*:)([^\s/@"\\]+)@"#),
-            rewrite: |caps| keep_or(caps, 2, |c| format!("{}{REDACTED}@", &c[1])),
+            apply: Apply::Rewrite(|caps| keep_or(caps, 2, |c| format!("{}{REDACTED}@", &c[1]))),
         },
         // A secrets envelope; see the module notes for why ciphertext is redacted too.
         Rule {
             triggers: &["enc:v1:"],
             regex: compile(r#"enc:v1:([^\s"\\,;]+)"#),
-            rewrite: |caps| keep_or(caps, 1, |_| format!("enc:v1:{REDACTED}")),
+            apply: Apply::Rewrite(|caps| keep_or(caps, 1, |_| format!("enc:v1:{REDACTED}"))),
         },
         // A PEM private key, up to its END line (or the end of the text if it was cut).
         Rule {
@@ -290,18 +314,18 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             regex: compile(
                 r"(?s)-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
             ),
-            rewrite: |caps| {
+            apply: Apply::Rewrite(|caps| {
                 format!(
                     "-----BEGIN {0}PRIVATE KEY-----{REDACTED}-----END {0}PRIVATE KEY-----",
                     &caps[1]
                 )
-            },
+            }),
         },
     ]
 });
 
-/// Every trigger word of every rule, matched ASCII case-insensitively; pattern `i` maps back to
-/// the rules through `TRIGGER_RULES[i]`.
+/// Every trigger word of every rule, matched ASCII case-insensitively, with for each word the
+/// bit mask of the rules it triggers.
 static TRIGGERS: LazyLock<(AhoCorasick, Vec<u32>)> = LazyLock::new(|| {
     let mut words: Vec<&'static str> = Vec::new();
     let mut masks: Vec<u32> = Vec::new();
@@ -337,9 +361,12 @@ fn redact_shapes(text: Cow<'_, str>) -> Cow<'_, str> {
         if wanted & (1 << index) == 0 {
             continue;
         }
-        let replaced = match rule.regex.replace_all(&text, rule.rewrite) {
-            Cow::Owned(owned) => Some(owned),
-            Cow::Borrowed(_) => None,
+        let replaced = match rule.apply {
+            Apply::Rewrite(rewrite) => match rule.regex.replace_all(&text, rewrite) {
+                Cow::Owned(owned) => Some(owned),
+                Cow::Borrowed(_) => None,
+            },
+            Apply::Scan(scan) => scan(&rule.regex, &text),
         };
         if let Some(owned) = replaced {
             text = Cow::Owned(owned);
@@ -361,6 +388,86 @@ fn keep_or(caps: &Captures<'_>, value: usize, rewrite: impl Fn(&Captures<'_>) ->
     } else {
         rewrite(caps)
     }
+}
+
+/// Replaces the value after each secret key found by `key_regex` (whose group 3, when present,
+/// is the opening quote with its escaping backslashes).
+fn redact_secret_values(key_regex: &Regex, text: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut copied = 0;
+    for caps in key_regex.captures_iter(text) {
+        let Some(key) = caps.get(0) else { continue };
+        // A key inside a value already redacted.
+        if key.start() < copied {
+            continue;
+        }
+        let start = key.end();
+        let end = match caps.get(3) {
+            Some(open) => quoted_value_end(text, start, open.len() - 1),
+            None => unquoted_value_end(text, start),
+        };
+        let value = &text[start..end];
+        if value.is_empty() || value.contains("[REDACTED") {
+            continue;
+        }
+        out.push_str(&text[copied..start]);
+        out.push_str(REDACTED);
+        copied = end;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+/// The end of a value opened by a quote escaped with `depth` backslashes (0 in plain JSON, 1
+/// inside a JSON string, 3 one level deeper).
+///
+/// The closing quote carries the same `depth` backslashes; quotes inside the value carry more.
+/// At each escaping level backslashes double and a quote gains one, so the closing delimiter
+/// is the first quote preceded by `r` backslashes with `r >= depth` and
+/// `r - depth` a multiple of `2 * (depth + 1)`; the `r - depth` extra backslashes are escaped
+/// backslashes that belong to the value. An unterminated value runs to the end of the line.
+fn quoted_value_end(text: &str, start: usize, depth: usize) -> usize {
+    let bytes = text.as_bytes();
+    let period = 2 * (depth + 1);
+    let mut run = 0;
+    for (offset, &byte) in bytes[start..].iter().enumerate() {
+        match byte {
+            b'\\' => run += 1,
+            b'"' if run >= depth && (run - depth).is_multiple_of(period) => {
+                return start + offset - depth;
+            }
+            b'\n' | b'\r' => return start + offset - run,
+            _ => run = 0,
+        }
+    }
+    bytes.len()
+}
+
+/// The end of an unquoted value: at whitespace or a delimiter (`&`, `,`, `;`, `"`, a closing
+/// bracket). Backslashes followed by an ordinary character belong to the value; backslashes
+/// before a quote are an escaped closing quote of the surrounding string and stay, so JSON
+/// output remains valid.
+fn unquoted_value_end(text: &str, start: usize) -> usize {
+    let bytes = text.as_bytes();
+    let is_stop = |b: u8| b.is_ascii_whitespace() || b"&\",;)}]".contains(&b);
+    let mut i = start;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            let run = bytes[i..].iter().take_while(|&&b| b == b'\\').count();
+            match bytes.get(i + run) {
+                Some(&next) if !is_stop(next) => i += run + 1,
+                _ => break,
+            }
+        } else if is_stop(bytes[i]) {
+            break;
+        } else {
+            i += 1;
+        }
+    }
+    i
 }
 
 fn credential_rewrite(caps: &Captures<'_>) -> String {
@@ -513,6 +620,35 @@ mod tests {
             "tokens=5 token_count=7 secret_ref=x",
             "tokens=5 token_count=7 secret_ref=x",
         );
+    }
+
+    #[test]
+    fn quoted_values_with_escapes_are_redacted_whole() {
+        assert_redacts(
+            r#"{"password":"a\"b\\c","user":"bob"}"#,
+            r#"{"password":"[REDACTED]","user":"bob"}"#,
+        );
+        // One escaping level deeper: a JSON body inside a JSON log line.
+        assert_redacts(
+            r#"{"m":"{\"password\":\"a\\\"b\\\\c\",\"user\":\"bob\"}"}"#,
+            r#"{"m":"{\"password\":\"[REDACTED]\",\"user\":\"bob\"}"}"#,
+        );
+        // A value ending in an escaped backslash.
+        assert_redacts(
+            r#"{"password":"ab\\","user":"bob"}"#,
+            r#"{"password":"[REDACTED]","user":"bob"}"#,
+        );
+        // Unterminated: runs to the end of the line only.
+        assert_redacts("token: \"abc\nnext", "token: \"[REDACTED]\nnext");
+    }
+
+    #[test]
+    fn unquoted_values_keep_surrounding_json_valid() {
+        assert_redacts(r"password=ab\cd next", "password=[REDACTED] next");
+        let line = r#"{"m":"cfg \"password=abc\" ok"}"#;
+        let redacted = Redactor::new().redact(line);
+        assert_eq!(redacted, r#"{"m":"cfg \"password=[REDACTED]\" ok"}"#);
+        serde_json::from_str::<serde_json::Value>(&redacted).unwrap();
     }
 
     #[test]
