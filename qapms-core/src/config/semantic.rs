@@ -1,0 +1,280 @@
+//! Checks that involve more than one field, run on the typed [`Config`] once it is well-formed.
+//!
+//! The schema says what each key may hold; these rules say which combinations make sense (a
+//! personal access token on Jira Cloud does not, a workflow action naming a Splunk template that
+//! does not exist does not). They read the typed values and ask the tree for the span of the key
+//! they blame, so their diagnostics are positioned like any other.
+
+use std::collections::{HashMap, HashSet};
+
+use super::diagnostic::{Diagnostic, Severity};
+use super::tree::{Node, Span, Value, push_index, push_key};
+use super::types::{Config, JiraAuth, JiraDeployment, SplunkMode, StepAction};
+use super::validate::{closest, diagnostic};
+
+/// A step in a key path.
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+use Seg::{Index, Key};
+
+struct Checker<'t, 'a> {
+    root: &'t Node<'a>,
+    file: &'t str,
+    out: Vec<Diagnostic>,
+}
+
+impl Checker<'_, '_> {
+    /// Reports at the node `segs` names, or at the deepest part of it that exists.
+    fn at(
+        &mut self,
+        severity: Severity,
+        segs: &[Seg<'_>],
+        message: String,
+        suggestion: Option<String>,
+    ) {
+        let mut path = String::new();
+        let mut node = Some(self.root);
+        let mut span: Span = self.root.span;
+        for seg in segs {
+            match *seg {
+                Key(k) => {
+                    push_key(&mut path, k);
+                    let entry = node.and_then(|n| n.get(k));
+                    if let Some(e) = entry {
+                        span = e.value.span;
+                        // A key with an empty value has a zero-width value span; the key reads better.
+                        if matches!(&e.value.value, Value::Scalar(s) if s.text.is_empty()) {
+                            span = e.key_span;
+                        }
+                    }
+                    node = entry.map(|e| &e.value);
+                }
+                Index(i) => {
+                    push_index(&mut path, i);
+                    let item = node.and_then(|n| match &n.value {
+                        Value::Seq(items) => items.get(i),
+                        _ => None,
+                    });
+                    if let Some(item) = item {
+                        span = item.span;
+                    }
+                    node = item;
+                }
+            }
+        }
+        self.out.push(diagnostic(
+            self.file, severity, span, &path, message, suggestion,
+        ));
+    }
+
+    fn error(&mut self, segs: &[Seg<'_>], message: impl Into<String>) {
+        self.at(Severity::Error, segs, message.into(), None);
+    }
+
+    fn warn(&mut self, segs: &[Seg<'_>], message: impl Into<String>) {
+        self.at(Severity::Warning, segs, message.into(), None);
+    }
+}
+
+pub(crate) fn check(config: &Config, root: &Node<'_>, file: &str) -> Vec<Diagnostic> {
+    let mut c = Checker {
+        root,
+        file,
+        out: Vec::new(),
+    };
+    jira(config, &mut c);
+    splunk_and_postman(config, &mut c);
+    workflows(config, &mut c);
+    users(config, &mut c);
+    store_and_search(config, &mut c);
+    c.out
+}
+
+fn jira(config: &Config, c: &mut Checker<'_, '_>) {
+    let Some(jira) = &config.integrations.jira else {
+        return;
+    };
+    let method = [Key("integrations"), Key("jira"), Key("auth"), Key("method")];
+    match (&jira.auth, jira.deployment) {
+        (JiraAuth::Pat { .. }, JiraDeployment::Cloud) => c.error(
+            &method,
+            "personal access tokens are a Jira Data Center feature; on Jira Cloud use `basic` (email and API token) or `oauth_client_credentials`, or set `deployment: data_center`",
+        ),
+        (JiraAuth::Basic { .. }, JiraDeployment::DataCenter) => c.error(
+            &method,
+            "`basic` (email and API token) is for Jira Cloud; on Data Center use `pat` or `oauth_pkce`",
+        ),
+        (JiraAuth::OauthClientCredentials { .. }, JiraDeployment::DataCenter) => c.error(
+            &method,
+            "Jira Data Center has no client-credentials grant; use `oauth_pkce` or `pat`",
+        ),
+        (JiraAuth::OauthPkce { .. }, JiraDeployment::Cloud) => c.error(
+            &method,
+            "Jira Cloud's OAuth needs a client secret and does not support PKCE; use `oauth_client_credentials` or `basic`",
+        ),
+        _ => {}
+    }
+    let cloud_host = jira.base_url.contains(".atlassian.net");
+    if cloud_host && jira.deployment == JiraDeployment::DataCenter {
+        c.warn(
+            &[Key("integrations"), Key("jira"), Key("deployment")],
+            "`base_url` is an atlassian.net site, which is Jira Cloud; did you mean `deployment: cloud`?",
+        );
+    }
+    let mut seen = HashSet::new();
+    for (i, key) in jira.projects.iter().enumerate() {
+        if !seen.insert(&key.0) {
+            c.warn(
+                &[Key("integrations"), Key("jira"), Key("projects"), Index(i)],
+                format!("project `{}` is listed twice", key.0),
+            );
+        }
+    }
+}
+
+fn splunk_and_postman(config: &Config, c: &mut Checker<'_, '_>) {
+    if let Some(splunk) = &config.integrations.splunk
+        && splunk.mode == SplunkMode::Rest
+    {
+        let mode = [Key("integrations"), Key("splunk"), Key("mode")];
+        if splunk.base_url.is_none() {
+            c.error(&mode, "`mode: rest` needs `base_url` (the management port, e.g. https://splunk.acme.internal:8089)");
+        }
+        if splunk.auth.is_none() {
+            c.error(
+                &mode,
+                "`mode: rest` needs `auth` (`method: token` or `method: basic`)",
+            );
+        }
+    }
+    if let Some(postman) = &config.integrations.postman
+        && postman.enabled
+    {
+        let at = [Key("integrations"), Key("postman")];
+        if postman.api_key.is_none() && postman.collection_files.is_empty() {
+            c.warn(
+                &at,
+                "postman has neither `api_key` nor `collection_files`, so there is nothing to read",
+            );
+        }
+        if postman.api_key.is_none() && postman.workspace.is_some() {
+            c.warn(
+                &[Key("integrations"), Key("postman"), Key("workspace")],
+                "`workspace` is only used with the Postman API; set `api_key` too",
+            );
+        }
+    }
+}
+
+fn workflows(config: &Config, c: &mut Checker<'_, '_>) {
+    let integrations = &config.integrations;
+    let templates: Vec<&str> = integrations
+        .splunk
+        .as_ref()
+        .map(|s| s.templates.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    for (name, workflow) in &config.workflows {
+        let mut step_names: HashMap<&str, usize> = HashMap::new();
+        for (si, step) in workflow.steps.iter().enumerate() {
+            let step_at = [Key("workflows"), Key(name), Key("steps"), Index(si)];
+            if let Some(first) = step_names.insert(step.name.as_str(), si) {
+                let mut segs = step_at.to_vec();
+                segs.push(Key("name"));
+                c.error(
+                    &segs,
+                    format!("step name `{}` is already used by step {first}", step.name),
+                );
+            }
+            for (ai, action) in step.actions.iter().enumerate() {
+                let mut segs = step_at.to_vec();
+                segs.extend([Key("actions"), Index(ai)]);
+                let needs = match action {
+                    StepAction::JiraTransition { .. }
+                    | StepAction::JiraComment { .. }
+                    | StepAction::JiraWorklog { .. } => {
+                        integrations.jira.is_none().then_some("jira")
+                    }
+                    StepAction::TestmoRun { .. } => {
+                        integrations.testmo.is_none().then_some("testmo")
+                    }
+                    StepAction::GrafanaAnnotation { .. } => {
+                        integrations.grafana.is_none().then_some("grafana")
+                    }
+                    StepAction::SplunkSearch { .. } => {
+                        integrations.splunk.is_none().then_some("splunk")
+                    }
+                    StepAction::OpenUrl { .. } => None,
+                };
+                if let Some(integration) = needs {
+                    let mut at = segs.clone();
+                    at.push(Key("kind"));
+                    c.warn(
+                        &at,
+                        format!("this action needs `integrations.{integration}`, which is not configured; it will be skipped"),
+                    );
+                    continue;
+                }
+                if let StepAction::SplunkSearch { template } = action
+                    && !templates.contains(&template.as_str())
+                {
+                    segs.push(Key("template"));
+                    let suggestion = closest(template, templates.iter().copied());
+                    c.at(
+                        Severity::Error,
+                        &segs,
+                        format!("no Splunk template named `{template}` in `integrations.splunk.templates`"),
+                        suggestion,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn users(config: &Config, c: &mut Checker<'_, '_>) {
+    let mut emails: HashMap<String, usize> = HashMap::new();
+    for (i, user) in config.users.iter().enumerate() {
+        if let Some(first) = emails.insert(user.email.to_ascii_lowercase(), i) {
+            c.error(
+                &[Key("users"), Index(i), Key("email")],
+                format!("`{}` is already used by users[{first}]", user.email),
+            );
+        }
+    }
+}
+
+fn store_and_search(config: &Config, c: &mut Checker<'_, '_>) {
+    if let Some(url) = &config.store.url {
+        let scheme = url.split_once(':').map_or("", |(s, _)| s);
+        if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
+            // The URL may hold a password: name the scheme rule, not the URL.
+            c.error(
+                &[Key("store"), Key("url")],
+                "the store URL must start with `sqlite:` or `postgres://`",
+            );
+        }
+    }
+    if let Some(emb) = &config.search.embeddings
+        && emb.api_key.is_some()
+        && emb.endpoint.starts_with("http://")
+        && !is_loopback(&emb.endpoint)
+    {
+        c.warn(
+            &[Key("search"), Key("embeddings"), Key("endpoint")],
+            "the API key would be sent over plain HTTP; use https:// (plain HTTP is fine only for localhost)",
+        );
+    }
+}
+
+fn is_loopback(url: &str) -> bool {
+    ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+        .iter()
+        .any(|prefix| {
+            url.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        })
+}

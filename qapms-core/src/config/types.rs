@@ -1,0 +1,847 @@
+//! The typed configuration: what `qapms.yaml` means once it has been read and validated.
+//!
+//! These types are the single source of truth for the file's shape. The JSON Schema that editors
+//! use, and that the loader validates against, is generated from them by schemars, so a field
+//! added here is immediately validated, completed in editors and documented (doc comments become
+//! schema `description`s). Every struct denies unknown fields, so serde and the schema agree.
+//!
+//! Credentials are [`SecretValue`]s: they stay in their written form (plaintext, `${VAR}` result
+//! or `enc:v1:` envelope) until an integration reveals them, and their `Debug` is redacted.
+//! Checks that span several fields (auth method against deployment, a workflow action naming a
+//! Splunk template) live in `semantic.rs`, not in these types.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::secrets::SecretValue;
+
+use super::paths::Paths;
+
+/// The whole configuration, after profile overlay and `${VAR}` interpolation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Connections to Jira, Postman, Testmo, Splunk and Grafana. Each is optional.
+    pub integrations: Integrations,
+    /// Where qapms keeps its data. Defaults to an `SQLite` file in the data directory.
+    pub store: StoreConfig,
+    /// Guided workflow templates, by name.
+    pub workflows: BTreeMap<String, WorkflowTemplate>,
+    /// Search ranking and optional semantic (embedding) search.
+    pub search: SearchConfig,
+    /// Failure clustering, flakiness and anomaly detection settings.
+    pub patterns: PatternConfig,
+    /// Dashboard users and their personas.
+    pub users: Vec<UserConfig>,
+    /// Log level, format, directory and retention.
+    pub logging: LoggingConfig,
+}
+
+/// The five integrations; an absent one is simply not used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Integrations {
+    pub jira: Option<JiraConfig>,
+    pub postman: Option<PostmanConfig>,
+    pub testmo: Option<TestmoConfig>,
+    pub splunk: Option<SplunkConfig>,
+    pub grafana: Option<GrafanaConfig>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Jira Cloud (REST v3, Agile) or Jira Data Center (REST v2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JiraConfig {
+    /// Set to `false` to keep the settings but not connect.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The site, e.g. `https://acme.atlassian.net` or `https://jira.acme.internal`.
+    #[schemars(url)]
+    pub base_url: String,
+    #[serde(default)]
+    pub deployment: JiraDeployment,
+    pub auth: JiraAuth,
+    /// Project keys to sync and search, e.g. `[PAY, CORE]`.
+    #[serde(default)]
+    pub projects: Vec<ProjectKey>,
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// Per-request timeout, e.g. `10s`.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+}
+
+/// Which Jira product `base_url` points at; it decides the API version and the auth methods.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JiraDeployment {
+    #[default]
+    Cloud,
+    DataCenter,
+}
+
+/// How to authenticate to Jira, chosen by `method`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum JiraAuth {
+    /// Jira Cloud: account email plus an API token.
+    Basic {
+        email: String,
+        api_token: SecretValue,
+    },
+    /// Jira Data Center: a personal access token (Bearer).
+    Pat { token: SecretValue },
+    /// OAuth 2.0 client credentials (Jira Cloud service accounts).
+    OauthClientCredentials {
+        client_id: String,
+        client_secret: SecretValue,
+        #[serde(default)]
+        scopes: Vec<String>,
+        /// Overrides the provider's token endpoint.
+        #[serde(default)]
+        #[schemars(url)]
+        token_url: Option<String>,
+    },
+    /// OAuth 2.0 authorization code with PKCE (Jira Data Center 8.22+): a browser sign-in.
+    OauthPkce {
+        client_id: String,
+        #[serde(default)]
+        scopes: Vec<String>,
+        /// Local port for the redirect listener; a free port is picked when absent.
+        #[serde(default)]
+        redirect_port: Option<u16>,
+    },
+}
+
+impl JiraAuth {
+    /// The `method` value as written in the file.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::Basic { .. } => "basic",
+            Self::Pat { .. } => "pat",
+            Self::OauthClientCredentials { .. } => "oauth_client_credentials",
+            Self::OauthPkce { .. } => "oauth_pkce",
+        }
+    }
+}
+
+/// A Jira project key such as `PAY`: an upper-case letter, then upper-case letters, digits or `_`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProjectKey(pub String);
+
+impl ProjectKey {
+    pub(crate) fn is_valid(s: &str) -> bool {
+        let mut chars = s.chars();
+        matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
+            && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && s.len() <= 255
+    }
+}
+
+impl JsonSchema for ProjectKey {
+    fn schema_name() -> Cow<'static, str> {
+        "ProjectKey".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "format": "jira-project-key",
+            "pattern": "^[A-Z][A-Z0-9_]*$",
+            "description": "A Jira project key, e.g. `PAY`."
+        })
+    }
+}
+
+/// A client-side request budget, e.g. `{requests: 100, per: minute}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    #[schemars(range(min = 1))]
+    pub requests: u32,
+    pub per: RatePeriod,
+    /// Requests allowed at once above the steady rate; defaults to `requests`.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub burst: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RatePeriod {
+    Second,
+    Minute,
+    Hour,
+}
+
+impl RatePeriod {
+    pub fn as_duration(self) -> Duration {
+        match self {
+            Self::Second => Duration::from_secs(1),
+            Self::Minute => Duration::from_mins(1),
+            Self::Hour => Duration::from_hours(1),
+        }
+    }
+}
+
+fn default_postman_url() -> String {
+    "https://api.getpostman.com".to_owned()
+}
+
+/// The Postman API and/or local collection files (format v2.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostmanConfig {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    #[serde(default = "default_postman_url")]
+    #[schemars(url)]
+    pub base_url: String,
+    /// A Postman API key (`PMAK-...`); not needed for collection files alone.
+    #[serde(default)]
+    pub api_key: Option<SecretValue>,
+    /// The workspace id to read collections from.
+    #[serde(default)]
+    pub workspace: Option<String>,
+    /// Exported collections (v2.1 JSON), relative to the config file.
+    #[serde(default)]
+    pub collection_files: Vec<PathBuf>,
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+}
+
+/// Testmo (REST v1), including automation runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestmoConfig {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The instance, e.g. `https://acme.testmo.net`.
+    #[schemars(url)]
+    pub base_url: String,
+    /// An API token from the Testmo user profile.
+    pub token: SecretValue,
+    /// Numeric Testmo project ids.
+    #[serde(default)]
+    pub projects: Vec<u64>,
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+}
+
+/// Splunk: SPL rendered from templates (manual), or searches run over REST.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SplunkConfig {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    pub mode: SplunkMode,
+    /// The management endpoint, e.g. `https://splunk.acme.internal:8089`; required in `rest` mode.
+    #[schemars(url)]
+    pub base_url: Option<String>,
+    /// Required in `rest` mode.
+    pub auth: Option<SplunkAuth>,
+    /// The Splunk app namespace searches run in.
+    pub app: Option<String>,
+    /// `true`, `false`, or the path of a CA bundle (PEM) to trust.
+    pub verify_tls: TlsVerify,
+    /// Named SPL templates; `{placeholders}` are filled in when rendered.
+    pub templates: BTreeMap<String, SplunkTemplate>,
+    pub rate_limit: Option<RateLimit>,
+    pub timeout: Option<HumanDuration>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SplunkMode {
+    /// Render SPL for the user to paste; no connection.
+    #[default]
+    Manual,
+    /// Run search jobs and the export stream over the REST API.
+    Rest,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SplunkAuth {
+    /// A Splunk authentication token (Bearer).
+    Token { token: SecretValue },
+    Basic {
+        username: String,
+        password: SecretValue,
+    },
+}
+
+/// TLS verification: on, off, or against a specific CA bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TlsVerify {
+    Enabled(bool),
+    CaBundle(PathBuf),
+}
+
+impl Default for TlsVerify {
+    fn default() -> Self {
+        Self::Enabled(true)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplunkTemplate {
+    /// The search, e.g. `index=app sourcetype=api {ticket} | stats count by status`.
+    #[schemars(length(min = 1))]
+    pub spl: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Default time range start, in Splunk syntax (`-24h`).
+    #[serde(default)]
+    pub earliest: Option<String>,
+    #[serde(default)]
+    pub latest: Option<String>,
+}
+
+/// Grafana's HTTP API: dashboards, annotations, datasource queries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrafanaConfig {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    #[schemars(url)]
+    pub base_url: String,
+    /// A service account token.
+    pub token: SecretValue,
+    #[serde(default)]
+    pub org_id: Option<u64>,
+    /// Datasources qapms may query, by the name used in workflows and dashboards.
+    #[serde(default)]
+    pub datasources: BTreeMap<String, GrafanaDatasource>,
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrafanaDatasource {
+    /// The datasource uid in Grafana.
+    #[schemars(length(min = 1))]
+    pub uid: String,
+    #[serde(rename = "type")]
+    pub kind: DatasourceKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasourceKind {
+    Prometheus,
+    Loki,
+    Elasticsearch,
+    Influxdb,
+    Tempo,
+    Postgres,
+}
+
+/// The store. `url` picks the backend by scheme: `sqlite://` or `postgres://`.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// e.g. `postgres://qapms:${PGPASSWORD}@db:5432/qapms`; unset means
+    /// `sqlite://<data_dir>/qapms.db`.
+    pub url: Option<String>,
+    /// Connection pool size.
+    #[schemars(range(min = 1))]
+    pub max_connections: Option<u32>,
+}
+
+impl StoreConfig {
+    /// The URL to connect to: the configured one, else the embedded `SQLite` file in the data dir.
+    pub fn resolved_url(&self, paths: &Paths) -> String {
+        match &self.url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", paths.data_dir.join("qapms.db").display()),
+        }
+    }
+}
+
+impl fmt::Debug for StoreConfig {
+    // A database URL may carry a password in its user-info part; never print that part.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &self.url.as_deref().map(redact_url_userinfo))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+fn redact_url_userinfo(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}[REDACTED]{}", &url[..scheme_end + 3], &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+/// A guided QA procedure: ordered steps with checklists, estimates and evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowTemplate {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[schemars(length(min = 1))]
+    pub steps: Vec<WorkflowStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowStep {
+    /// Unique within the template.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub checklist: Vec<String>,
+    /// Expected time, e.g. `30m`, `1h30m`; reports compare tracked time against it.
+    #[serde(default)]
+    pub estimate: Option<HumanDuration>,
+    /// Evidence the step asks for.
+    #[serde(default)]
+    pub evidence: Vec<EvidenceKind>,
+    /// Things qapms does when the step completes.
+    #[serde(default)]
+    pub actions: Vec<StepAction>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    Notes,
+    Links,
+    Attachments,
+    TestResults,
+}
+
+/// An action run when a step completes, chosen by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StepAction {
+    /// Move the ticket to a status, e.g. `In QA`.
+    JiraTransition { to: String },
+    /// Comment on the ticket; `{placeholders}` are filled from the workflow.
+    JiraComment { body: String },
+    /// Log the tracked time as a Jira worklog.
+    JiraWorklog {
+        #[serde(default)]
+        comment: Option<String>,
+    },
+    /// Start a Testmo automation run.
+    TestmoRun {
+        project: u64,
+        name: String,
+        #[serde(default)]
+        source: Option<String>,
+    },
+    /// Render or run a Splunk template from `integrations.splunk.templates`.
+    SplunkSearch { template: String },
+    /// Post a Grafana annotation.
+    GrafanaAnnotation {
+        text: String,
+        #[serde(default)]
+        tags: Vec<String>,
+    },
+    /// Open a link for the user.
+    OpenUrl {
+        #[schemars(url)]
+        url: String,
+    },
+}
+
+/// Search ranking settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// Results returned when the caller does not say.
+    #[schemars(range(min = 1, max = 1000))]
+    pub default_limit: u32,
+    /// Largest edit distance accepted by fuzzy id and key matching.
+    #[schemars(range(max = 3))]
+    pub fuzzy_max_distance: u8,
+    /// Where the (rebuildable) full-text index lives; defaults to `<data_dir>/index`.
+    pub index_dir: Option<PathBuf>,
+    /// Optional semantic ranking through the user's own OpenAI-compatible embeddings endpoint.
+    pub embeddings: Option<EmbeddingsConfig>,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            default_limit: 20,
+            fuzzy_max_distance: 2,
+            index_dir: None,
+            embeddings: None,
+        }
+    }
+}
+
+fn default_hybrid_weight() -> f64 {
+    0.3
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingsConfig {
+    /// e.g. `https://api.openai.com/v1/embeddings`.
+    #[schemars(url)]
+    pub endpoint: String,
+    pub model: String,
+    /// Sent only to `endpoint`, never logged.
+    #[serde(default)]
+    pub api_key: Option<SecretValue>,
+    /// Share of the semantic score in the final rank: 0 is keyword-only, 1 semantic-only.
+    #[serde(default = "default_hybrid_weight")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub hybrid_weight: f64,
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub dimensions: Option<u32>,
+}
+
+/// Pattern detection settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PatternConfig {
+    pub flaky: FlakyConfig,
+    pub templates: TemplateMiningConfig,
+    pub anomaly: AnomalyConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlakyConfig {
+    /// `bayesian` (default) or the simple rules of `allure` or `testops`.
+    pub preset: FlakyPreset,
+    /// Attempts needed before a test is scored.
+    #[schemars(range(min = 2))]
+    pub min_runs: u32,
+    /// Confidence level of the interval around the flakiness score.
+    #[schemars(range(min = 0.5, max = 0.999))]
+    pub confidence: f64,
+    /// History considered, in days.
+    #[schemars(range(min = 1))]
+    pub window_days: u32,
+}
+
+impl Default for FlakyConfig {
+    fn default() -> Self {
+        Self {
+            preset: FlakyPreset::Bayesian,
+            min_runs: 5,
+            confidence: 0.95,
+            window_days: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlakyPreset {
+    #[default]
+    Bayesian,
+    Allure,
+    Testops,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct TemplateMiningConfig {
+    /// Upper bound on clusters kept; the least recent are merged away beyond it.
+    #[schemars(range(min = 1))]
+    pub max_clusters: u32,
+    /// Token similarity needed to join a cluster (0..1).
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub similarity: f64,
+    /// Depth of the prefix tree used to find candidate clusters.
+    #[schemars(range(min = 2, max = 16))]
+    pub max_depth: u32,
+}
+
+impl Default for TemplateMiningConfig {
+    fn default() -> Self {
+        Self {
+            max_clusters: 1000,
+            similarity: 0.4,
+            max_depth: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnomalyConfig {
+    pub enabled: bool,
+    /// Robust z-score above which a point is anomalous.
+    #[schemars(range(min = 1.0))]
+    pub threshold: f64,
+    /// Points needed before a series is judged.
+    #[schemars(range(min = 3))]
+    pub min_points: u32,
+}
+
+impl Default for AnomalyConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            threshold: 3.5,
+            min_points: 14,
+        }
+    }
+}
+
+/// A dashboard user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    #[schemars(length(min = 1))]
+    pub name: String,
+    #[schemars(email)]
+    pub email: String,
+    pub role: Role,
+    #[serde(default)]
+    pub team: Option<String>,
+}
+
+/// The persona a dashboard user sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Qa,
+    Pm,
+    Po,
+    TechLead,
+    QaManager,
+    Admin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    pub level: LogLevel,
+    pub format: LogFormat,
+    /// Log directory; defaults to `<data_dir>/logs`. Relative paths are relative to the config file.
+    pub dir: Option<PathBuf>,
+    /// Days rotated files are kept; at least 30.
+    #[schemars(range(min = 30))]
+    pub retention_days: u32,
+    /// Compress rotated files.
+    pub compress: bool,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self {
+            level: LogLevel::Info,
+            format: LogFormat::Pretty,
+            dir: None,
+            retention_days: 30,
+            compress: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    #[default]
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+/// A duration written for humans: `45s`, `30m`, `1h30m`, `2d`, `1w`.
+///
+/// Units go from largest to smallest, each at most once; the total must be above zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    /// Parses the `1h30m` syntax; the error says what is wrong without echoing the input.
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        const UNITS: [(char, u64); 5] = [
+            ('w', 7 * 86_400),
+            ('d', 86_400),
+            ('h', 3600),
+            ('m', 60),
+            ('s', 1),
+        ];
+        if text.is_empty() {
+            return Err("a duration cannot be empty");
+        }
+        let mut total: u64 = 0;
+        // Index into UNITS of the next unit allowed: units must strictly decrease.
+        let mut next_unit = 0;
+        let mut rest = text;
+        while !rest.is_empty() {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return Err("expected a number before each unit");
+            }
+            let value: u64 = rest[..digits]
+                .parse()
+                .map_err(|_| "the number is too large")?;
+            let Some(unit) = rest[digits..].chars().next() else {
+                return Err("a unit must follow the number (w, d, h, m or s)");
+            };
+            let Some(pos) = UNITS.iter().position(|(u, _)| *u == unit) else {
+                return Err("unknown unit; use w, d, h, m or s");
+            };
+            if pos < next_unit {
+                return Err("units must go from largest to smallest, each at most once");
+            }
+            next_unit = pos + 1;
+            total = value
+                .checked_mul(UNITS[pos].1)
+                .and_then(|s| total.checked_add(s))
+                .ok_or("the duration is too large")?;
+            rest = &rest[digits + unit.len_utf8()..];
+        }
+        if total == 0 {
+            return Err("a duration must be longer than zero");
+        }
+        Ok(Self(Duration::from_secs(total)))
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut secs = self.0.as_secs();
+        if secs == 0 {
+            return f.write_str("0s");
+        }
+        for (unit, size) in [
+            ('w', 604_800),
+            ('d', 86_400),
+            ('h', 3600),
+            ('m', 60),
+            ('s', 1),
+        ] {
+            if secs >= size {
+                write!(f, "{}{unit}", secs / size)?;
+                secs %= size;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for HumanDuration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for HumanDuration {
+    fn schema_name() -> Cow<'static, str> {
+        "HumanDuration".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "format": "duration-human",
+            "pattern": "^([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",
+            "description": "A duration such as `45s`, `30m`, `1h30m`, `2d`."
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_unit_order() {
+        assert_eq!(
+            HumanDuration::parse("1h30m").unwrap().0,
+            Duration::from_mins(90)
+        );
+        assert_eq!(HumanDuration::parse("2d").unwrap().to_string(), "2d");
+        assert_eq!(HumanDuration::parse("90m").unwrap().to_string(), "1h30m");
+        for bad in [
+            "",
+            "30",
+            "m",
+            "30x",
+            "30m1h",
+            "1h1h",
+            "0s",
+            "1.5h",
+            "-1h",
+            "99999999999999999999s",
+        ] {
+            assert!(
+                HumanDuration::parse(bad).is_err(),
+                "{bad:?} should not parse"
+            );
+        }
+    }
+
+    #[test]
+    fn store_debug_hides_password() {
+        let store = StoreConfig {
+            url: Some("postgres://qapms:hunter2@db:5432/qapms".into()),
+            max_connections: None,
+        };
+        let shown = format!("{store:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("postgres://[REDACTED]@db:5432/qapms"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn project_keys() {
+        assert!(ProjectKey::is_valid("PAY"));
+        assert!(ProjectKey::is_valid("A1_B"));
+        assert!(!ProjectKey::is_valid("pay"));
+        assert!(!ProjectKey::is_valid("1AB"));
+        assert!(!ProjectKey::is_valid(""));
+    }
+}
