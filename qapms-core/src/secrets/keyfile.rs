@@ -70,7 +70,7 @@ impl KeyFileParams {
     /// The production default: Argon2id with 46 MiB, 2 passes, 1 lane. OWASP recommends at
     /// least 19 MiB / 2 passes / 1 lane (or 46 MiB / 1 pass) for password hashing on a busy
     /// server; a key file is unlocked once per process, so it can afford both the larger memory
-    /// and the second pass (about a tenth of a second on a laptop).
+    /// and the second pass (tens of milliseconds on current hardware).
     pub const OWASP: Self = Self {
         memory_kib: 46 * 1024,
         iterations: 2,

@@ -126,7 +126,7 @@ fn no_master_key(key_file: &Path, keychain_status: &str) -> Error {
          3. OS keychain, service `{KEYCHAIN_SERVICE}`, account `{KEYCHAIN_ACCOUNT}`: \
             {keychain_status}. Store the base64 key there with your keychain tool (macOS \
             Keychain Access, Windows Credential Manager, or a Secret Service such as GNOME \
-            Keyring) in a build with the `keychain` feature.",
+            Keyring).",
         key_file.display()
     ))
 }

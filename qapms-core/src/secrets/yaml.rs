@@ -74,6 +74,7 @@ pub fn encrypt_in_yaml(text: &str, key_path: &str, key: &MasterKey) -> Result<St
     let replacement = render(&token, style).ok_or_else(|| block_scalar_error(key_path))?;
     apply(
         text,
+        &nodes,
         &[Edit {
             index,
             span: node.span.clone(),
@@ -103,9 +104,11 @@ pub fn rotate_yaml(text: &str, old: &MasterKey, new: &MasterKey) -> Result<(Stri
             continue;
         }
         let path = node.display_path();
-        let Some(_) = render("", *style) else {
+        // Checked before decrypting: a block scalar's value carries a line break, which would
+        // otherwise surface as a misleading "not valid base64".
+        if render("", *style).is_none() {
             return Err(block_scalar_error(&path));
-        };
+        }
         if !same_key && envelope_key_id(value) == Some(new_id) {
             decrypt(value, new, &path)?;
             continue;
@@ -121,7 +124,7 @@ pub fn rotate_yaml(text: &str, old: &MasterKey, new: &MasterKey) -> Result<(Stri
         });
     }
     let count = edits.len();
-    Ok((apply(text, &edits)?, count))
+    Ok((apply(text, &nodes, &edits)?, count))
 }
 
 /// One step of a path from the document root.
@@ -396,23 +399,23 @@ struct Edit {
     token: String,
 }
 
-/// Splices `edits` (in document order, non-overlapping) into `text`, then re-parses the result
-/// to prove each edited node now holds its token and nothing else moved.
-fn apply(text: &str, edits: &[Edit]) -> Result<String> {
+/// Splices `edits` (in document order, non-overlapping) into `text`, whose scan is `before`,
+/// then re-parses the result to prove each edited node now holds its token and nothing else
+/// moved.
+fn apply(text: &str, before: &[Node], edits: &[Edit]) -> Result<String> {
     if edits.is_empty() {
         return Ok(text.to_owned());
     }
     let mut out = String::with_capacity(text.len() + edits.len() * 64);
     let mut cursor = 0;
     for edit in edits {
-        let before = text.get(cursor..edit.span.start).ok_or_else(edit_failed)?;
-        out.push_str(before);
+        let gap = text.get(cursor..edit.span.start).ok_or_else(edit_failed)?;
+        out.push_str(gap);
         out.push_str(&edit.replacement);
         cursor = edit.span.end;
     }
     out.push_str(text.get(cursor..).ok_or_else(edit_failed)?);
 
-    let before = scan(text)?;
     let after = scan(&out).map_err(|_| edit_failed())?;
     let same_shape = before.len() == after.len()
         && before
@@ -420,7 +423,10 @@ fn apply(text: &str, edits: &[Edit]) -> Result<String> {
             .zip(&after)
             .all(|(a, b)| a.path == b.path && a.kind.noun() == b.kind.noun());
     let tokens_in_place = edits.iter().all(|edit| {
-        matches!(after.get(edit.index), Some(Node { kind: Kind::Scalar { value, .. }, .. }) if *value == edit.token)
+        after.get(edit.index).is_some_and(|node| match &node.kind {
+            Kind::Scalar { value, .. } => *value == edit.token,
+            _ => false,
+        })
     });
     if same_shape && tokens_in_place {
         Ok(out)
