@@ -1,1 +1,3 @@
 //! Shared helpers for qapms benchmarks.
+
+pub mod config_gen;

@@ -162,10 +162,16 @@ enum Frame<'a> {
         // The key read and waiting for its value; `None` key text marks an invalid key whose
         // value is parsed and dropped.
         pending: Option<(Option<Cow<'a, str>>, Span)>,
+        // Key to entry position, built once a mapping grows large, so duplicate detection stays
+        // linear on a hostile file with huge mappings.
+        index: Option<HashMap<Cow<'a, str>, usize>>,
         start: Span,
         anchor: usize,
     },
 }
+
+/// Mappings with more keys than this get a hash index for duplicate detection.
+const INDEX_THRESHOLD: usize = 32;
 
 struct Builder<'a> {
     stack: Vec<Frame<'a>>,
@@ -286,6 +292,7 @@ impl<'a> Builder<'a> {
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     pending: None,
+                    index: None,
                     start: span,
                     anchor,
                 });
@@ -383,7 +390,10 @@ impl<'a> Builder<'a> {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map {
-                entries, pending, ..
+                entries,
+                pending,
+                index,
+                ..
             }) => match pending.take() {
                 None => match node.value {
                     Value::Scalar(s) => *pending = Some((Some(s.text), node.span)),
@@ -403,17 +413,29 @@ impl<'a> Builder<'a> {
                             None,
                             "merge keys (`<<`) are not part of YAML 1.2; use profiles or repeat the keys".to_owned(),
                         ));
-                    } else if let Some(first) = entries.iter().find(|e| e.key == key) {
+                    } else if let Some(first) = find_entry(entries, index.as_ref(), &key) {
                         let line = first.key_span.start.line;
                         let message =
                             format!("duplicate key `{key}` (first defined on line {line})");
                         problem = Some((key_span, Some(key), message));
                     } else {
+                        if let Some(index) = index {
+                            index.insert(key.clone(), entries.len());
+                        }
                         entries.push(Entry {
                             key,
                             key_span,
                             value: node,
                         });
+                        if index.is_none() && entries.len() > INDEX_THRESHOLD {
+                            *index = Some(
+                                entries
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, e)| (e.key.clone(), i))
+                                    .collect(),
+                            );
+                        }
                     }
                 }
                 Some((None, _)) => {}
@@ -452,6 +474,18 @@ impl<'a> Builder<'a> {
             }
         }
         path
+    }
+}
+
+/// The entry already holding `key`: a scan for small mappings, the index for large ones.
+fn find_entry<'e, 'a>(
+    entries: &'e [Entry<'a>],
+    index: Option<&HashMap<Cow<'a, str>, usize>>,
+    key: &str,
+) -> Option<&'e Entry<'a>> {
+    match index {
+        Some(index) => index.get(key).and_then(|&i| entries.get(i)),
+        None => entries.iter().find(|e| e.key == key),
     }
 }
 
@@ -545,6 +579,18 @@ mod tests {
         let parsed = parse(&bomb);
         assert!(parsed.root.is_none());
         assert!(parsed.errors[0].message.contains("aliases expand"));
+    }
+
+    #[test]
+    fn duplicates_are_found_in_large_mappings() {
+        let mut text = String::new();
+        for i in 0..100 {
+            writeln!(text, "k{i}: {i}").unwrap();
+        }
+        text.push_str("k7: again\n");
+        let parsed = parse(&text);
+        assert_eq!(parsed.errors.len(), 1);
+        assert!(parsed.errors[0].message.contains("first defined on line 8"));
     }
 
     #[test]
