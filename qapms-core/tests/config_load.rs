@@ -236,13 +236,13 @@ fn missing_env_var_names_position_key_and_variable() {
 #[test]
 fn yaml11_booleans_warn_or_fail() {
     let errors = errors_of("yaml11_bools.yaml", &env());
-    // `enabled` and `compress` accept only booleans: errors.
+    // `enabled` accepts only booleans: errors.
     let d = find(&errors, "integrations.splunk.enabled");
     assert_eq!(d.severity, Severity::Error);
     assert_eq!((d.line, d.column), (4, 14));
     assert!(d.message.contains("accepts only a boolean"), "{d}");
     assert_eq!(d.suggestion.as_deref(), Some("true"));
-    let d = find(&errors, "logging.compress");
+    let d = find(&errors, "patterns.anomaly.enabled");
     assert_eq!(d.suggestion.as_deref(), Some("false"));
     // `verify_tls` also accepts a CA bundle path: a warning, and the value stays text.
     let d = find(&errors, "integrations.splunk.verify_tls");

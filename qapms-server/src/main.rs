@@ -24,9 +24,9 @@ struct Cli {
     /// Profile overlay to apply (default: $QAPMS_PROFILE).
     #[arg(long, global = true)]
     profile: Option<String>,
-    /// Log output format.
-    #[arg(long, value_enum, default_value = "pretty", global = true)]
-    log_format: LogFormatArg,
+    /// Log output format (default: `logging.format` from the config, else pretty).
+    #[arg(long, value_enum, global = true)]
+    log_format: Option<LogFormatArg>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -85,10 +85,11 @@ async fn run(cli: Cli) -> Result<(), String> {
     let _log_guard = logging::init(
         &LogOptions {
             format: match cli.log_format {
-                LogFormatArg::Pretty => LogFormat::Pretty,
-                LogFormatArg::Json => LogFormat::Json,
+                Some(LogFormatArg::Pretty) => LogFormat::Pretty,
+                Some(LogFormatArg::Json) => LogFormat::Json,
+                None => loaded.config.logging.format,
             },
-            filter: loaded.config.logging.level.clone(),
+            filter: loaded.config.logging.level.as_filter().to_owned(),
             dir: Some(loaded.paths.log_dir.clone()),
             file_prefix: "qapms-server".to_owned(),
             retention_days: loaded.config.logging.retention_days,

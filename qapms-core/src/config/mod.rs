@@ -60,7 +60,7 @@ pub use schema::json_schema;
 pub use types::{
     AnomalyConfig, Config, DatasourceKind, EmbeddingsConfig, EvidenceKind, FlakyConfig,
     FlakyPreset, GrafanaConfig, GrafanaDatasource, HumanDuration, Integrations, JiraAuth,
-    JiraConfig, JiraDeployment, LogFormat, LogLevel, LoggingConfig, PatternConfig, PostmanConfig,
+    JiraConfig, JiraDeployment, LogLevel, LoggingConfig, PatternConfig, PostmanConfig,
     ProjectKey, RateLimit, RatePeriod, Role, SearchConfig, SplunkAuth, SplunkConfig, SplunkMode,
     SplunkTemplate, StepAction, StoreConfig, TemplateMiningConfig, TestmoConfig, TlsVerify,
     UserConfig, WorkflowStep, WorkflowTemplate,

@@ -19,6 +19,7 @@ use std::time::Duration;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::logging::LogFormat;
 use crate::secrets::SecretValue;
 
 use super::paths::Paths;
@@ -652,8 +653,6 @@ pub struct LoggingConfig {
     /// Days rotated files are kept; at least 30.
     #[schemars(range(min = 30))]
     pub retention_days: u32,
-    /// Compress rotated files.
-    pub compress: bool,
 }
 
 impl Default for LoggingConfig {
@@ -663,7 +662,6 @@ impl Default for LoggingConfig {
             format: LogFormat::Pretty,
             dir: None,
             retention_days: 30,
-            compress: true,
         }
     }
 }
@@ -679,12 +677,17 @@ pub enum LogLevel {
     Error,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LogFormat {
-    #[default]
-    Pretty,
-    Json,
+impl LogLevel {
+    /// The level as a tracing filter directive (`info`, `debug`, ...).
+    pub fn as_filter(self) -> &'static str {
+        match self {
+            Self::Trace => "trace",
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
 }
 
 /// A duration written for humans: `45s`, `30m`, `1h30m`, `2d`, `1w`.

@@ -49,8 +49,11 @@ use crate::{Error, Result};
 /// Log files are kept at least this many days, whatever [`LogOptions::retention_days`] says.
 pub const MIN_RETENTION_DAYS: u32 = 30;
 
-/// The console format, as chosen with `--log-format pretty|json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The console format, as chosen with `--log-format pretty|json` or `logging.format`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     /// Human-readable, one line per event (greppable, unlike a multi-line layout).
     #[default]
