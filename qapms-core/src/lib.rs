@@ -9,7 +9,7 @@
 //! - [`config`]: `qapms.yaml` discovery, profiles, interpolation, validation with spans, schema;
 //! - [`secrets`]: the `enc:v1:` envelope (AES-256-GCM) and master-key sources;
 //! - [`model`]: domain types with typed ids ([`model::IssueKey`], [`model::RunId`], …);
-//! - [`store`]: the [`store::Store`] trait over SQLite (default) and PostgreSQL;
+//! - [`store`]: the [`store::Store`] trait over `SQLite` (default) and `PostgreSQL`;
 //! - [`logging`]: tracing set-up with secret redaction and compressed rolling files.
 
 pub mod config;

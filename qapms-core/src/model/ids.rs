@@ -1,4 +1,4 @@
-//! Typed ids: UUIDv7 newtypes for what qapms mints, and [`IssueKey`] for Jira's own key.
+//! Typed ids: `UUIDv7` newtypes for what qapms mints, and [`IssueKey`] for Jira's own key.
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,7 +16,7 @@ macro_rules! uuid_id {
         pub struct $name(Uuid);
 
         impl $name {
-            /// A new, time-ordered (UUIDv7) id.
+            /// A new, time-ordered (`UUIDv7`) id.
             pub fn new() -> Self {
                 Self(Uuid::now_v7())
             }
@@ -67,7 +67,7 @@ uuid_id!(
     "test id"
 );
 uuid_id!(
-    /// One test run (a pytest session, a JUnit report, a Testmo run).
+    /// One test run (a pytest session, a `JUnit` report, a Testmo run).
     RunId,
     "run id"
 );

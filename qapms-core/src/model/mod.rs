@@ -1,7 +1,7 @@
 //! Domain types shared by the store, the engines and every front-end.
 //!
 //! Ids are newtypes so a [`RunId`] can never be passed where a [`UserId`] is expected. Ids the
-//! store mints are UUIDv7 (time-ordered, so inserts stay index-friendly); an id that comes from an
+//! store mints are `UUIDv7` (time-ordered, so inserts stay index-friendly); an id that comes from an
 //! external system and is its identity, such as a Jira [`IssueKey`], keeps that key.
 //!
 //! Timestamps are UTC with microsecond precision: both backends keep microseconds, so values

@@ -63,7 +63,7 @@ impl TestStatus {
 pub struct TestCase {
     pub id: TestId,
     pub source: TestSource,
-    /// The source's own id: a pytest node id, `class::name` for JUnit, a Testmo case id.
+    /// The source's own id: a pytest node id, `class::name` for `JUnit`, a Testmo case id.
     pub external_id: String,
     pub title: String,
     pub folder_path: Option<String>,
