@@ -4,13 +4,15 @@
 -- * ids are UUID (UUIDv7, minted by qapms), except where the external key is the identity
 --   (tickets.key);
 -- * timestamps are TIMESTAMPTZ (microsecond precision, stored as UTC);
--- * enums are TEXT with a CHECK listing the values; lists and payloads are JSONB.
+-- * enums are TEXT with a CHECK listing the values; lists and payloads are JSONB;
+-- * text columns the store sorts by use the "C" collation, so order is by code point as in
+--   SQLite, whatever the database's locale.
 -- Objects are created unqualified, so they land in the first schema of the search_path; the
 -- store sets it when the URL has a `schema` parameter (tests use one schema each).
 
 CREATE TABLE users (
     id            UUID    NOT NULL PRIMARY KEY,
-    name          TEXT    NOT NULL UNIQUE CHECK (length(trim(name)) > 0),
+    name          TEXT    COLLATE "C" NOT NULL UNIQUE CHECK (length(trim(name)) > 0),
     email         TEXT,
     role          TEXT    NOT NULL
                   CHECK (role IN ('qa', 'pm', 'po', 'tech_lead', 'qa_manager', 'admin')),
@@ -22,7 +24,7 @@ CREATE TABLE users (
 
 CREATE TABLE tickets (
     key             TEXT    NOT NULL PRIMARY KEY,
-    project         TEXT    NOT NULL,
+    project         TEXT    COLLATE "C" NOT NULL,
     number          BIGINT NOT NULL,
     summary         TEXT    NOT NULL,
     status          TEXT    NOT NULL,

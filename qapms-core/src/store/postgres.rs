@@ -8,9 +8,9 @@
 
 use std::str::FromStr;
 
-use sqlx::AssertSqlSafe;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 
 use super::error::db_error;
 use super::url::take_schema_param;
@@ -58,6 +58,20 @@ impl PgStore {
         if let Some(schema) = &schema {
             options = options.options([("search_path", schema.as_str())]);
         }
+        // One direct connection first: when the server is down or refuses us, this fails at once
+        // with the real cause, where the pool would retry until `acquire_timeout` and then
+        // report only that it timed out.
+        options
+            .connect()
+            .await
+            .map_err(|e| {
+                db_error("store", e)
+                    .with_context("backend", "postgres")
+                    .with_context("location", location.clone())
+            })?
+            .close()
+            .await
+            .map_err(|e| db_error("store", e))?;
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections.unwrap_or(8))
             .acquire_timeout(settings.acquire_timeout)
