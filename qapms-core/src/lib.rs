@@ -8,12 +8,14 @@
 //! The public surface:
 //! - [`config`]: `qapms.yaml` discovery, profiles, interpolation, validation with spans, schema;
 //! - [`secrets`]: the `enc:v1:` envelope (AES-256-GCM) and master-key sources;
-//! - [`store`]: the [`store::Store`] trait over SQLite (default) and PostgreSQL;
+//! - [`model`]: domain types with typed ids ([`model::IssueKey`], [`model::RunId`], …);
+//! - [`store`]: the [`store::Store`] trait over `SQLite` (default) and `PostgreSQL`;
 //! - [`logging`]: tracing set-up with secret redaction and compressed rolling files.
 
 pub mod config;
 mod error;
 pub mod logging;
+pub mod model;
 pub mod secrets;
 pub mod store;
 

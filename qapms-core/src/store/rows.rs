@@ -1,0 +1,237 @@
+//! Row structs as the database returns them, and their conversion to domain types.
+//!
+//! They stay private to the store: columns are plain SQL types (text enums, JSON lists, UUIDs),
+//! and a value the domain does not accept (an unknown role written by a newer qapms, say) is a
+//! store error naming the column, never a silent default.
+
+use std::str::FromStr;
+
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::time::DbTime;
+use crate::model::{
+    IssueKey, PatternId, RunId, TestCase, TestId, TestResult, TestRun, Ticket, TimeEntry,
+    TimeEntryId, User, UserId, WorkflowId,
+};
+use crate::{Error, Result};
+
+fn parse<T: FromStr<Err = Error>>(value: &str, column: &'static str) -> Result<T> {
+    value.parse().map_err(|e: Error| {
+        Error::store(format!("unexpected value in {column}"))
+            .with_context("value", value)
+            .with_source(e)
+    })
+}
+
+fn non_negative<T: TryFrom<i64>>(value: i64, column: &'static str) -> Result<T> {
+    T::try_from(value).map_err(|_| {
+        Error::store(format!("unexpected value in {column}"))
+            .with_context("value", value.to_string())
+    })
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct UserRow {
+    id: Uuid,
+    name: String,
+    email: Option<String>,
+    role: String,
+    disabled: bool,
+    created_at: DbTime,
+    updated_at: DbTime,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = Error;
+
+    fn try_from(row: UserRow) -> Result<Self> {
+        Ok(Self {
+            id: UserId::from_uuid(row.id),
+            name: row.name,
+            email: row.email,
+            role: parse(&row.role, "users.role")?,
+            disabled: row.disabled,
+            created_at: row.created_at.into(),
+            updated_at: row.updated_at.into(),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct TicketRow {
+    key: String,
+    summary: String,
+    status: String,
+    status_category: String,
+    issue_type: String,
+    priority: Option<String>,
+    assignee: Option<String>,
+    labels: Json<Vec<String>>,
+    components: Json<Vec<String>>,
+    fix_versions: Json<Vec<String>>,
+    updated: DbTime,
+    url: Option<String>,
+    raw: Json<serde_json::Value>,
+}
+
+impl TryFrom<TicketRow> for Ticket {
+    type Error = Error;
+
+    fn try_from(row: TicketRow) -> Result<Self> {
+        Ok(Self {
+            key: parse(&row.key, "tickets.key")?,
+            summary: row.summary,
+            status: row.status,
+            status_category: parse(&row.status_category, "tickets.status_category")?,
+            issue_type: row.issue_type,
+            priority: row.priority,
+            assignee: row.assignee,
+            labels: row.labels.0,
+            components: row.components.0,
+            fix_versions: row.fix_versions.0,
+            updated: row.updated.into(),
+            url: row.url,
+            raw: row.raw.0,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct TestCaseRow {
+    id: Uuid,
+    source: String,
+    external_id: String,
+    title: String,
+    folder_path: Option<String>,
+    tags: Json<Vec<String>>,
+    ticket_keys: Json<Vec<String>>,
+}
+
+impl TryFrom<TestCaseRow> for TestCase {
+    type Error = Error;
+
+    fn try_from(row: TestCaseRow) -> Result<Self> {
+        Ok(Self {
+            id: TestId::from_uuid(row.id),
+            source: parse(&row.source, "test_cases.source")?,
+            external_id: row.external_id,
+            title: row.title,
+            folder_path: row.folder_path,
+            tags: row.tags.0,
+            ticket_keys: row
+                .ticket_keys
+                .0
+                .iter()
+                .map(|k| parse::<IssueKey>(k, "test_cases.ticket_keys"))
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RunRow {
+    id: Uuid,
+    source: String,
+    name: String,
+    started_at: DbTime,
+    finished_at: Option<DbTime>,
+    environment: Option<String>,
+    revision: Option<String>,
+    url: Option<String>,
+}
+
+impl TryFrom<RunRow> for TestRun {
+    type Error = Error;
+
+    fn try_from(row: RunRow) -> Result<Self> {
+        Ok(Self {
+            id: RunId::from_uuid(row.id),
+            source: parse(&row.source, "test_runs.source")?,
+            name: row.name,
+            started_at: row.started_at.into(),
+            finished_at: row.finished_at.map(Into::into),
+            environment: row.environment,
+            revision: row.revision,
+            url: row.url,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ResultRow {
+    run_id: Uuid,
+    test_id: Uuid,
+    attempt: i32,
+    status: String,
+    duration_ms: Option<i64>,
+    message: Option<String>,
+    trace_fingerprint: Option<String>,
+    cluster_id: Option<Uuid>,
+}
+
+impl TryFrom<ResultRow> for TestResult {
+    type Error = Error;
+
+    fn try_from(row: ResultRow) -> Result<Self> {
+        Ok(Self {
+            run_id: RunId::from_uuid(row.run_id),
+            test_id: TestId::from_uuid(row.test_id),
+            attempt: non_negative(i64::from(row.attempt), "test_results.attempt")?,
+            status: parse(&row.status, "test_results.status")?,
+            duration_ms: row
+                .duration_ms
+                .map(|d| non_negative(d, "test_results.duration_ms"))
+                .transpose()?,
+            message: row.message,
+            trace_fingerprint: row.trace_fingerprint,
+            cluster_id: row.cluster_id.map(PatternId::from_uuid),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct TimeEntryRow {
+    id: Uuid,
+    user_id: Uuid,
+    ticket_key: Option<String>,
+    workflow_id: Option<Uuid>,
+    step: Option<String>,
+    started_at: DbTime,
+    ended_at: DbTime,
+    source: String,
+    note: Option<String>,
+    corrects: Option<Uuid>,
+    exported_worklog_id: Option<String>,
+    recorded_at: DbTime,
+}
+
+impl TryFrom<TimeEntryRow> for TimeEntry {
+    type Error = Error;
+
+    fn try_from(row: TimeEntryRow) -> Result<Self> {
+        Ok(Self {
+            id: TimeEntryId::from_uuid(row.id),
+            user_id: UserId::from_uuid(row.user_id),
+            ticket: row
+                .ticket_key
+                .as_deref()
+                .map(|k| parse(k, "time_entries.ticket_key"))
+                .transpose()?,
+            workflow_id: row.workflow_id.map(WorkflowId::from_uuid),
+            step: row.step,
+            started_at: row.started_at.into(),
+            ended_at: row.ended_at.into(),
+            source: parse(&row.source, "time_entries.source")?,
+            note: row.note,
+            corrects: row.corrects.map(TimeEntryId::from_uuid),
+            exported_worklog_id: row.exported_worklog_id,
+            recorded_at: row.recorded_at.into(),
+        })
+    }
+}
+
+/// Converts a batch of rows, failing on the first bad one.
+pub(super) fn convert<R, T: TryFrom<R, Error = Error>>(rows: Vec<R>) -> Result<Vec<T>> {
+    rows.into_iter().map(T::try_from).collect()
+}
