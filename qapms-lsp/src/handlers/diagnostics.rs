@@ -39,7 +39,7 @@ fn is_config_file(uri: &Uri) -> bool {
 pub(crate) fn validate(text: &str, file_name: &str, env: &Env) -> Vec<Diagnostic> {
     let findings = match qapms_core::config::load_str(text, file_name, None, env) {
         Ok(loaded) => loaded.warnings,
-        Err(errors) => errors.diagnostics().to_vec(),
+        Err(errors) => errors.diagnostics,
     };
     findings
         .iter()

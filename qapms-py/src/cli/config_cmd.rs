@@ -62,7 +62,7 @@ fn validate(ctx: &Context, as_json: bool, out: &mut Output) -> i32 {
             0
         }
         Err(errors) => {
-            let diagnostics = errors.diagnostics();
+            let diagnostics = &errors.diagnostics;
             if as_json {
                 let (errs, warns): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
                     diagnostics.iter().partition(|d| d.is_error());
