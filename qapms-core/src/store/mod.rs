@@ -19,12 +19,17 @@
 //! Store URLs may hold a password. They appear in errors, logs and `Debug` output only through
 //! [`redact_url`].
 
+// The internals exist only when a backend is compiled in; a build without one still compiles
+// (so `cargo hack --each-feature` passes) and `open` then explains what is missing.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod error;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod rows;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod time;
 mod url;
 
@@ -137,47 +142,45 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
 ///
 /// [`ErrorKind::Config`]: crate::ErrorKind::Config
 /// [`ErrorKind::Store`]: crate::ErrorKind::Store
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    expect(
+        clippy::unused_async,
+        reason = "without a backend there is nothing to await"
+    )
+)]
 pub async fn open_with(settings: &StoreSettings) -> Result<Arc<dyn Store>> {
     let url = settings.url.trim();
-    let store: Arc<dyn Store> = match url::scheme(url) {
-        Some("sqlite") => open_sqlite(settings).await?,
-        Some("postgres" | "postgresql") => open_postgres(settings).await?,
-        Some(other) => {
-            return Err(Error::config(format!(
-                "unsupported store URL scheme `{other}:`; supported: {SUPPORTED_SCHEMES}"
-            )));
-        }
-        None => {
-            return Err(Error::config(format!(
-                "the store URL has no scheme; supported: {SUPPORTED_SCHEMES}"
-            )));
-        }
+    let store: Result<Arc<dyn Store>> = match url::scheme(url) {
+        #[cfg(feature = "sqlite")]
+        Some("sqlite") => SqliteStore::connect(settings)
+            .await
+            .map(|s| Arc::new(s) as Arc<dyn Store>),
+        #[cfg(not(feature = "sqlite"))]
+        Some("sqlite") => Err(missing_backend("SQLite", "sqlite")),
+        #[cfg(feature = "postgres")]
+        Some("postgres" | "postgresql") => PgStore::connect(settings)
+            .await
+            .map(|s| Arc::new(s) as Arc<dyn Store>),
+        #[cfg(not(feature = "postgres"))]
+        Some("postgres" | "postgresql") => Err(missing_backend("PostgreSQL", "postgres")),
+        Some(other) => Err(Error::config(format!(
+            "unsupported store URL scheme `{other}:`; supported: {SUPPORTED_SCHEMES}"
+        ))),
+        None => Err(Error::config(format!(
+            "the store URL has no scheme; supported: {SUPPORTED_SCHEMES}"
+        ))),
     };
+    let store = store?;
     tracing::info!(backend = %store.backend(), location = %redact_url(url), "store opened");
     Ok(store)
 }
 
-#[cfg(feature = "sqlite")]
-async fn open_sqlite(settings: &StoreSettings) -> Result<Arc<dyn Store>> {
-    Ok(Arc::new(SqliteStore::connect(settings).await?))
-}
-
-#[cfg(not(feature = "sqlite"))]
-async fn open_sqlite(_: &StoreSettings) -> Result<Arc<dyn Store>> {
-    Err(Error::config(
-        "this build of qapms has no SQLite support (Cargo feature `sqlite`)",
-    ))
-}
-
-#[cfg(feature = "postgres")]
-async fn open_postgres(settings: &StoreSettings) -> Result<Arc<dyn Store>> {
-    Ok(Arc::new(PgStore::connect(settings).await?))
-}
-
-#[cfg(not(feature = "postgres"))]
-async fn open_postgres(_: &StoreSettings) -> Result<Arc<dyn Store>> {
-    Err(Error::config(
-        "this build of qapms has no PostgreSQL support (Cargo feature `postgres`)",
+/// The error for a backend compiled out of this build.
+#[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+fn missing_backend(name: &str, feature: &str) -> Error {
+    Error::config(format!(
+        "this build of qapms has no {name} support (Cargo feature `{feature}`)"
     ))
 }
 
