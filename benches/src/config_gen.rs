@@ -236,7 +236,6 @@ logging:
   format: json
   dir: /var/log/qapms
   retention_days: {retention}
-  compress: true
 
 profiles:
   dev:

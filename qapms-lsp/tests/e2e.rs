@@ -76,21 +76,21 @@ async fn config_errors_become_diagnostics_with_ranges() {
     client
         .send(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
             "textDocument": {"uri": uri, "languageId": "yaml", "version": 1,
-                "text": "integrations:\n  jira:\n    base_ur: https://x.atlassian.net\n"}}}))
+                "text": "logging:\n  level: info\n  retention_dayz: 40\n"}}}))
         .await;
     let published = client.receive_until(is_diagnostics).await;
     let diagnostics = published["params"]["diagnostics"].as_array().unwrap();
     assert_eq!(diagnostics.len(), 1, "{published}");
     let d = &diagnostics[0];
-    assert_eq!(d["range"]["start"], json!({"line": 2, "character": 4}));
-    assert!(d["message"].as_str().unwrap().contains("base_url"), "{d}");
+    assert_eq!(d["range"]["start"], json!({"line": 2, "character": 2}));
+    assert!(d["message"].as_str().unwrap().contains("retention_days"), "{d}");
     assert_eq!(d["severity"], 1);
 
     // Fixing the key clears the diagnostics; an out-of-order older version is ignored.
     client
         .send(json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
             "textDocument": {"uri": uri, "version": 3},
-            "contentChanges": [{"text": "integrations:\n  jira:\n    base_url: https://x.atlassian.net\n"}]}}))
+            "contentChanges": [{"text": "logging:\n  level: info\n  retention_days: 40\n"}]}}))
         .await;
     let published = client.receive_until(is_diagnostics).await;
     assert_eq!(published["params"]["version"], 3);

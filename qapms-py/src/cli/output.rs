@@ -21,13 +21,6 @@ impl Output {
         let _ = writeln!(stdout, "{text}");
     }
 
-    /// Raw data on stdout, without an added newline.
-    pub(crate) fn raw(&mut self, text: &str) {
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(text.as_bytes());
-        let _ = stdout.flush();
-    }
-
     /// A message for the person at the terminal, on stderr.
     pub(crate) fn note(&mut self, text: &str) {
         let mut stderr = std::io::stderr().lock();

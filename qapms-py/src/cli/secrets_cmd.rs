@@ -153,7 +153,10 @@ fn master_key(ctx: &Context) -> Result<(MasterKey, KeySource), CliError> {
         config_dir: &paths.config_dir,
         passphrase: Some(&ask),
     };
-    Ok(secrets::load_master_key(&lookup)?)
+    let (key, source) = secrets::load_master_key(&lookup)?;
+    // Nothing should ever log the key, but if a bug did, the redactor catches it.
+    ctx.redactor.add(&key.to_encoded());
+    Ok((key, source))
 }
 
 /// The key-file passphrase: `QAPMS_KEY_PASSPHRASE`, else the terminal, else one line of stdin.
