@@ -77,7 +77,10 @@ def main() -> int:
     draft = jsonschema.validators.validator_for(schema).__name__
 
     print(f"PyYAML {yaml.__version__} (libyaml: {yaml.__with_libyaml__}), jsonschema {draft}")
-    print(f"{'file':<20}{'lines':>7}{'qapms ms':>11}{'errors':>8}{'python ms':>11}{'errors':>8}{'ratio':>8}")
+    print(
+        f"{'file':<20}{'lines':>7}{'qapms ms':>11}{'errors':>8}"
+        f"{'python ms':>11}{'errors':>8}{'ratio':>8}"
+    )
     for name in ["qapms.yaml", "qapms-errors.yaml"]:
         file = out_dir / name
         q = qapms_median(bin_dir / "config_load_timer", file, args.runs)

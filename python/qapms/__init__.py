@@ -4,10 +4,14 @@ The work happens in a Rust core (``qapms._qapms``); this package is its typed Py
 Every error qapms raises derives from :class:`QapmsError`.
 """
 
+import json
+from typing import Any
+
 from qapms._qapms import (
     AuthError,
     ConfigError,
     ConflictError,
+    Diagnostic,
     InvalidInputError,
     NotFoundError,
     QapmsError,
@@ -16,12 +20,22 @@ from qapms._qapms import (
     StoreError,
     UpstreamError,
     __version__,
+    check_config,
 )
+from qapms._qapms import config_schema as _config_schema
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of ``qapms.yaml`` (draft 2020-12), for editors and validators."""
+    schema: dict[str, Any] = json.loads(_config_schema())
+    return schema
+
 
 __all__ = [
     "AuthError",
     "ConfigError",
     "ConflictError",
+    "Diagnostic",
     "InvalidInputError",
     "NotFoundError",
     "QapmsError",
@@ -30,4 +44,6 @@ __all__ = [
     "StoreError",
     "UpstreamError",
     "__version__",
+    "check_config",
+    "config_schema",
 ]

@@ -45,11 +45,7 @@ def test_validate_without_a_file_runs_on_defaults(home: Home) -> None:
 
 def test_validate_lists_every_error_with_position(home: Home) -> None:
     (home.cwd / "qapms.yaml").write_text(
-        "integrations:\n"
-        "  jira:\n"
-        "    base_ur: https://x.atlassian.net\n"
-        "store:\n"
-        "  urll: sqlite://x\n"
+        "integrations:\n  jira:\n    base_ur: https://x.atlassian.net\nstore:\n  urll: sqlite://x\n"
     )
     result = home.qapms("config", "validate")
     assert result.returncode == 1

@@ -56,7 +56,7 @@ def test_serves_health_on_defaults_with_no_config(home: Home) -> None:
         assert (home.data_dir / "qapms.db").exists()
     finally:
         proc.terminate()
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "shutdown" in err
 

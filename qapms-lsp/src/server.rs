@@ -62,7 +62,11 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let doc = params.text_document;
-        if self.session.update(doc.uri.clone(), doc.version, doc.text).await {
+        if self
+            .session
+            .update(doc.uri.clone(), doc.version, doc.text)
+            .await
+        {
             handlers::diagnostics::publish(&self.client, &self.session, &doc.uri).await;
         }
     }

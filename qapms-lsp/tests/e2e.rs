@@ -1,5 +1,10 @@
 //! End-to-end: the server in-process over duplex pipes, spoken to in raw JSON-RPC.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test harness: a failed unwrap is a failed test"
+)]
+
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
 
@@ -74,31 +79,40 @@ async fn config_errors_become_diagnostics_with_ranges() {
     client.initialize().await;
     let uri = "file:///project/qapms.yaml";
     client
-        .send(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        .send(
+            json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
             "textDocument": {"uri": uri, "languageId": "yaml", "version": 1,
-                "text": "logging:\n  level: info\n  retention_dayz: 40\n"}}}))
+                "text": "logging:\n  level: info\n  retention_dayz: 40\n"}}}),
+        )
         .await;
     let published = client.receive_until(is_diagnostics).await;
     let diagnostics = published["params"]["diagnostics"].as_array().unwrap();
     assert_eq!(diagnostics.len(), 1, "{published}");
     let d = &diagnostics[0];
     assert_eq!(d["range"]["start"], json!({"line": 2, "character": 2}));
-    assert!(d["message"].as_str().unwrap().contains("retention_days"), "{d}");
+    assert!(
+        d["message"].as_str().unwrap().contains("retention_days"),
+        "{d}"
+    );
     assert_eq!(d["severity"], 1);
 
     // Fixing the key clears the diagnostics; an out-of-order older version is ignored.
     client
-        .send(json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        .send(
+            json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
             "textDocument": {"uri": uri, "version": 3},
-            "contentChanges": [{"text": "logging:\n  level: info\n  retention_days: 40\n"}]}}))
+            "contentChanges": [{"text": "logging:\n  level: info\n  retention_days: 40\n"}]}}),
+        )
         .await;
     let published = client.receive_until(is_diagnostics).await;
     assert_eq!(published["params"]["version"], 3);
     assert_eq!(published["params"]["diagnostics"], json!([]));
     client
-        .send(json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        .send(
+            json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
             "textDocument": {"uri": uri, "version": 2},
-            "contentChanges": [{"text": "garbage: ["}]}}))
+            "contentChanges": [{"text": "garbage: ["}]}}),
+        )
         .await;
     client
         .send(json!({"jsonrpc": "2.0", "id": 9, "method": "shutdown"}))
@@ -114,9 +128,11 @@ async fn other_files_get_no_diagnostics_and_unknown_methods_get_errors() {
     let mut client = Client::start();
     client.initialize().await;
     client
-        .send(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        .send(
+            json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
             "textDocument": {"uri": "file:///p/test_login.py", "languageId": "python",
-                "version": 1, "text": "def test_x():\n    pass\n"}}}))
+                "version": 1, "text": "def test_x():\n    pass\n"}}}),
+        )
         .await;
     client
         .send(json!({"jsonrpc": "2.0", "id": 2, "method": "qapms/noSuchMethod", "params": {}}))
@@ -124,6 +140,9 @@ async fn other_files_get_no_diagnostics_and_unknown_methods_get_errors() {
     let reply = client
         .receive_until(|m| m["id"] == 2 || is_diagnostics(m))
         .await;
-    assert_eq!(reply["id"], 2, "no diagnostics for a non-config file: {reply}");
+    assert_eq!(
+        reply["id"], 2,
+        "no diagnostics for a non-config file: {reply}"
+    );
     assert_eq!(reply["error"]["code"], -32601);
 }

@@ -9,16 +9,61 @@ use pyo3::prelude::*;
 use pyo3::{PyErr, create_exception};
 use qapms_core::{Error, ErrorKind};
 
-create_exception!(qapms, QapmsError, PyException, "Base class of every error raised by qapms.");
-create_exception!(qapms, ConfigError, QapmsError, "The configuration is not valid.");
-create_exception!(qapms, SecretError, QapmsError, "A secret could not be decrypted, or no master key is available.");
-create_exception!(qapms, AuthError, QapmsError, "Credentials are missing, wrong or expired.");
-create_exception!(qapms, NotFoundError, QapmsError, "The requested item does not exist.");
-create_exception!(qapms, RateLimitedError, QapmsError, "An integration asked us to slow down.");
-create_exception!(qapms, UpstreamError, QapmsError, "An integration answered with an error.");
+create_exception!(
+    qapms,
+    QapmsError,
+    PyException,
+    "Base class of every error raised by qapms."
+);
+create_exception!(
+    qapms,
+    ConfigError,
+    QapmsError,
+    "The configuration is not valid."
+);
+create_exception!(
+    qapms,
+    SecretError,
+    QapmsError,
+    "A secret could not be decrypted, or no master key is available."
+);
+create_exception!(
+    qapms,
+    AuthError,
+    QapmsError,
+    "Credentials are missing, wrong or expired."
+);
+create_exception!(
+    qapms,
+    NotFoundError,
+    QapmsError,
+    "The requested item does not exist."
+);
+create_exception!(
+    qapms,
+    RateLimitedError,
+    QapmsError,
+    "An integration asked us to slow down."
+);
+create_exception!(
+    qapms,
+    UpstreamError,
+    QapmsError,
+    "An integration answered with an error."
+);
 create_exception!(qapms, StoreError, QapmsError, "The store failed.");
-create_exception!(qapms, ConflictError, QapmsError, "A concurrent writer changed the item first.");
-create_exception!(qapms, InvalidInputError, QapmsError, "An argument or imported file is not valid.");
+create_exception!(
+    qapms,
+    ConflictError,
+    QapmsError,
+    "A concurrent writer changed the item first."
+);
+create_exception!(
+    qapms,
+    InvalidInputError,
+    QapmsError,
+    "An argument or imported file is not valid."
+);
 
 /// A core error on its way into Python.
 #[derive(Debug)]
@@ -53,6 +98,25 @@ impl From<PyQapmsError> for PyErr {
         });
         py_err
     }
+}
+
+/// A `ConfigError` carrying every diagnostic, and the position of the first error as
+/// `.path`, `.line` and `.column` (what an editor or a script needs to jump to it).
+pub(crate) fn config_error(
+    py: Python<'_>,
+    errors: &qapms_core::config::ConfigErrors,
+    diagnostics: Vec<crate::config::Diagnostic>,
+) -> PyErr {
+    let first = errors.errors().next();
+    let err = ConfigError::new_err(errors.to_string());
+    let value = err.value(py);
+    // Attributes are best effort: failing to set one must not hide the error itself.
+    let _ = value.setattr("code", qapms_core::ErrorKind::Config.code());
+    let _ = value.setattr("path", first.map(|d| d.file.clone()));
+    let _ = value.setattr("line", first.map(|d| d.line));
+    let _ = value.setattr("column", first.map(|d| d.column));
+    let _ = value.setattr("diagnostics", diagnostics);
+    err
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

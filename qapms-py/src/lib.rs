@@ -5,6 +5,7 @@
 //! and every other front-end run the same code.
 
 pub mod cli;
+mod config;
 mod errors;
 
 use pyo3::prelude::*;
@@ -21,6 +22,9 @@ fn run_cli(py: Python<'_>, argv: Vec<String>) -> i32 {
 fn _qapms(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(config::check_config, m)?)?;
+    m.add_function(wrap_pyfunction!(config::config_schema, m)?)?;
+    m.add_class::<config::Diagnostic>()?;
     errors::register(m)?;
     Ok(())
 }

@@ -18,11 +18,17 @@ struct Cli {
     /// Address and port to listen on. Anything but loopback needs at least one configured user.
     #[arg(long, default_value = "127.0.0.1:8080", global = true)]
     bind: SocketAddr,
-    /// Path of qapms.yaml (default: $QAPMS_CONFIG, else ./qapms.yaml or a parent's).
-    #[arg(long, global = true)]
+    #[arg(
+        long,
+        help = "Path of qapms.yaml (default: $QAPMS_CONFIG, else ./qapms.yaml or a parent's)",
+        global = true
+    )]
     config: Option<PathBuf>,
-    /// Profile overlay to apply (default: $QAPMS_PROFILE).
-    #[arg(long, global = true)]
+    #[arg(
+        long,
+        help = "Profile overlay to apply (default: $QAPMS_PROFILE)",
+        global = true
+    )]
     profile: Option<String>,
     /// Log output format (default: `logging.format` from the config, else pretty).
     #[arg(long, value_enum, global = true)]
@@ -60,14 +66,18 @@ fn main() -> ExitCode {
     }
 }
 
-#[expect(clippy::print_stderr, reason = "the binary's one place to tell the user why it stopped")]
+#[expect(
+    clippy::print_stderr,
+    reason = "the binary's one place to tell the user why it stopped"
+)]
 fn fail(message: &str) -> ExitCode {
     eprintln!("qapms-server: {message}");
     ExitCode::FAILURE
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let env = Env::from_process_with_dotenv(&cwd).map_err(|e| e.to_string())?;
     let profile = cli
         .profile

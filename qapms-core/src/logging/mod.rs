@@ -51,7 +51,15 @@ pub const MIN_RETENTION_DAYS: u32 = 30;
 
 /// The console format, as chosen with `--log-format pretty|json` or `logging.format`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {

@@ -18,7 +18,13 @@ pub(crate) async fn publish(client: &Client, session: &Session, uri: &Uri) {
         return;
     };
     let text = snapshot.document.text.clone();
-    let name = uri.path().as_str().rsplit('/').next().unwrap_or("qapms.yaml").to_owned();
+    let name = uri
+        .path()
+        .as_str()
+        .rsplit('/')
+        .next()
+        .unwrap_or("qapms.yaml")
+        .to_owned();
     let diagnostics = validate(&text, &name, session.env());
     // Drop results for a version that is no longer current: a newer edit publishes its own.
     if session.version(uri).await != Some(snapshot.document.version) {

@@ -32,11 +32,19 @@ pub(crate) const EXIT_USAGE: i32 = 2;
 #[derive(Debug, Parser)]
 #[command(name = "qapms", version, about, propagate_version = true)]
 struct Cli {
-    /// Path of qapms.yaml (default: $QAPMS_CONFIG, else ./qapms.yaml or a parent's).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        help = "Path of qapms.yaml (default: $QAPMS_CONFIG, else ./qapms.yaml or a parent's)",
+        global = true,
+        value_name = "PATH"
+    )]
     config: Option<PathBuf>,
-    /// Profile overlay to apply (default: $QAPMS_PROFILE).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        help = "Profile overlay to apply (default: $QAPMS_PROFILE)",
+        global = true,
+        value_name = "NAME"
+    )]
     profile: Option<String>,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value = "pretty", global = true)]

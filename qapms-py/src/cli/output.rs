@@ -1,35 +1,43 @@
 //! Where command output goes: data to stdout, messages to stderr.
 //!
 //! Commands write through [`Output`] rather than `println!` so a broken pipe (`qapms ... | head`)
-//! is not a panic, and so the one place that prints is easy to find.
+//! is not a panic, so the one place that prints is easy to find, and so a test can capture
+//! both streams.
 
 use std::io::Write;
 
-#[derive(Debug)]
 pub(crate) struct Output {
-    _private: (),
+    out: Box<dyn Write>,
+    err: Box<dyn Write>,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Output")
+    }
 }
 
 impl Output {
+    /// The process's stdout and stderr.
     pub(crate) fn stdio() -> Self {
-        Self { _private: () }
+        Self {
+            out: Box::new(std::io::stdout()),
+            err: Box::new(std::io::stderr()),
+        }
     }
 
     /// One line of data on stdout. Write errors (a closed pipe) are ignored on purpose.
     pub(crate) fn line(&mut self, text: &str) {
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{text}");
+        let _ = writeln!(self.out, "{text}");
     }
 
     /// A message for the person at the terminal, on stderr.
     pub(crate) fn note(&mut self, text: &str) {
-        let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "{text}");
+        let _ = writeln!(self.err, "{text}");
     }
 
     /// An error message on stderr, prefixed so it stands out in script logs.
     pub(crate) fn error(&mut self, text: &str) {
-        let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "qapms: error: {text}");
+        let _ = writeln!(self.err, "qapms: error: {text}");
     }
 }

@@ -18,10 +18,12 @@ use super::{CliError, Context, Output};
 #[derive(Debug, Subcommand)]
 pub(crate) enum SecretsCommand {
     /// Create a master key: a passphrase-wrapped key file in the config directory (default), or
-    /// print a fresh key for QAPMS_MASTER_KEY with --print.
+    /// print a fresh key for the environment with --print.
     Init {
-        /// Print a new key for QAPMS_MASTER_KEY instead of writing a key file.
-        #[arg(long)]
+        #[arg(
+            long,
+            help = "Print a new key for QAPMS_MASTER_KEY instead of writing a key file"
+        )]
         print: bool,
         /// Replace an existing key file. Values encrypted with the old key become unreadable.
         #[arg(long)]
@@ -48,7 +50,10 @@ fn init(ctx: &Context, print: bool, force: bool, out: &mut Output) -> Result<i32
     if print {
         let key = MasterKey::generate();
         out.note("Set this in the environment of every qapms process (keep it secret):");
-        out.line(&format!("QAPMS_MASTER_KEY={}", key.to_encoded().expose_secret()));
+        out.line(&format!(
+            "QAPMS_MASTER_KEY={}",
+            key.to_encoded().expose_secret()
+        ));
         return Ok(0);
     }
     let paths = config::Paths::resolve(&ctx.env)?;
@@ -105,7 +110,10 @@ fn rotate(ctx: &Context, out: &mut Output) -> Result<i32, CliError> {
         }
         KeySource::Env => {
             out.note("Replace QAPMS_MASTER_KEY everywhere qapms runs with this new key:");
-            out.line(&format!("QAPMS_MASTER_KEY={}", new.to_encoded().expose_secret()));
+            out.line(&format!(
+                "QAPMS_MASTER_KEY={}",
+                new.to_encoded().expose_secret()
+            ));
             secrets::write_atomically(&path, updated.as_bytes())?;
             out.note(&format!(
                 "rotated {count} value{} in {} to key id {}",
@@ -114,9 +122,9 @@ fn rotate(ctx: &Context, out: &mut Output) -> Result<i32, CliError> {
                 new.key_id()
             ));
         }
-        other => {
+        KeySource::Keychain => {
             return Err(CliError::new(format!(
-                "rotation of a key held in {other:?} is not supported: move the key to \
+                "rotation of a key held in {source} is not supported: move the key to \
                  QAPMS_MASTER_KEY or a key file (`qapms secrets init`) first"
             )));
         }
@@ -147,7 +155,8 @@ fn read(path: &std::path::Path) -> Result<String, CliError> {
 fn master_key(ctx: &Context) -> Result<(MasterKey, KeySource), CliError> {
     let paths = config::Paths::resolve(&ctx.env)?;
     let env = ctx.env.clone();
-    let ask = move || read_passphrase(&env, false).map_err(|e| qapms_core::Error::secret(e.message));
+    let ask =
+        move || read_passphrase(&env, false).map_err(|e| qapms_core::Error::secret(e.message));
     let lookup = KeyLookup {
         env: &ctx.env,
         config_dir: &paths.config_dir,

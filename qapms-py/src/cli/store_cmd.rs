@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{CliError, Context, Output, runtime};
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Copy, Subcommand)]
 pub(crate) enum StoreCommand {
     /// Apply pending migrations (opening the store does this too) and report the schema version.
     Migrate,

@@ -43,33 +43,32 @@ struct StoreHealth {
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let store = state.store();
     let backend = store.backend().to_string();
-    let store_health =
-        match tokio::time::timeout(STORE_CHECK_TIMEOUT, store.info()).await {
-            Ok(Ok(info)) => StoreHealth {
-                status: "ok",
-                backend,
-                schema_version: Some(info.schema_version),
-                error: None,
-            },
-            Ok(Err(err)) => {
-                tracing::warn!(error = %err, "store health check failed");
-                StoreHealth {
-                    status: "unavailable",
-                    backend,
-                    schema_version: None,
-                    error: Some(err.message().to_owned()),
-                }
-            }
-            Err(_) => StoreHealth {
+    let store_health = match tokio::time::timeout(STORE_CHECK_TIMEOUT, store.info()).await {
+        Ok(Ok(info)) => StoreHealth {
+            status: "ok",
+            backend,
+            schema_version: Some(info.schema_version),
+            error: None,
+        },
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "store health check failed");
+            StoreHealth {
                 status: "unavailable",
                 backend,
                 schema_version: None,
-                error: Some(format!(
-                    "no answer within {} s",
-                    STORE_CHECK_TIMEOUT.as_secs()
-                )),
-            },
-        };
+                error: Some(err.message().to_owned()),
+            }
+        }
+        Err(_) => StoreHealth {
+            status: "unavailable",
+            backend,
+            schema_version: None,
+            error: Some(format!(
+                "no answer within {} s",
+                STORE_CHECK_TIMEOUT.as_secs()
+            )),
+        },
+    };
     let ok = store_health.status == "ok";
     let body = Health {
         status: if ok { "ok" } else { "degraded" },
