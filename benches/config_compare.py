@@ -9,7 +9,8 @@ medians and the ratio. Both sides collect every error (qapms always does; jsonsc
 iter_errors) and both reuse their compiled schema across runs.
 
 Usage (from the repository root; builds release binaries first):
-    /work/benchvenv/bin/python benches/config_compare.py [--runs 30]
+    .venv/bin/python benches/config_compare.py [--runs 30]   (after `make venv` and
+    `.venv/bin/pip install -r benches/requirements.txt`; `make bench` does both)
 """
 
 import argparse

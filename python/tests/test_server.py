@@ -72,3 +72,30 @@ def test_refuses_a_public_bind_without_users(home: Home) -> None:
     )
     assert result.returncode == 1
     assert "no users configured" in result.stderr
+
+
+def test_encrypted_credentials_are_checked_at_start_up(home: Home) -> None:
+    key = home.qapms("secrets", "init", "--print").stdout.strip().split("=", 1)[1]
+    (home.cwd / "qapms.yaml").write_text(
+        "integrations:\n"
+        "  testmo:\n"
+        "    base_url: https://acme.testmo.net\n"
+        "    token: testmo-token-to-hide\n"
+    )
+    home.env["QAPMS_MASTER_KEY"] = key
+    assert home.qapms("secrets", "encrypt", "integrations.testmo.token").returncode == 0
+    assert "testmo-token-to-hide" not in (home.cwd / "qapms.yaml").read_text()
+
+    # Without the key the server refuses to start and says which value it could not read.
+    del home.env["QAPMS_MASTER_KEY"]
+    result = subprocess.run(
+        [server_bin(), "--bind", f"127.0.0.1:{free_port()}"],
+        cwd=home.cwd,
+        env=home.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "QAPMS_MASTER_KEY" in result.stderr
+    assert "testmo-token-to-hide" not in result.stderr

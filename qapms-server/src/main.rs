@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use qapms_core::config::{self, Env, LoadOptions};
 use qapms_core::logging::{self, LogFormat, LogOptions, Redactor};
+use qapms_core::secrets::{self, KeyLookup};
 use qapms_core::store;
 use qapms_server::AppState;
 
@@ -87,7 +88,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         path: cli.config.clone(),
         profile,
         cwd,
-        env,
+        env: env.clone(),
     })
     .map_err(|errors| format!("invalid configuration:\n{errors}"))?;
 
@@ -105,7 +106,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             retention_days: loaded.config.logging.retention_days,
             stderr: true,
         },
-        redactor,
+        redactor.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    // Credentials are decrypted (and registered with the log redactor) before anything else
+    // runs, so a wrong key stops start-up with the key path instead of failing a later call.
+    // A server never prompts: a key file's passphrase comes from QAPMS_KEY_PASSPHRASE.
+    let _credentials = secrets::unlock(
+        &loaded.config,
+        &KeyLookup {
+            env: &env,
+            config_dir: &loaded.paths.config_dir,
+            passphrase: None,
+        },
+        &redactor,
     )
     .map_err(|e| e.to_string())?;
     for warning in &loaded.warnings {

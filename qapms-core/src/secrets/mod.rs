@@ -49,6 +49,7 @@ mod fsutil;
 mod keyfile;
 mod master;
 mod source;
+mod unlock;
 mod value;
 mod yaml;
 
@@ -60,5 +61,6 @@ pub use source::{
     ENV_KEY_PASSPHRASE, ENV_MASTER_KEY, KEY_FILE_NAME, KEYCHAIN_ACCOUNT, KEYCHAIN_SERVICE,
     KeyLookup, KeySource, key_file_path, load_master_key,
 };
+pub use unlock::{Unlocked, credentials, unlock};
 pub use value::SecretValue;
 pub use yaml::{encrypt_in_yaml, rotate_yaml};
