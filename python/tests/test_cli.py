@@ -143,3 +143,29 @@ def test_store_info_on_postgres(home: Home) -> None:
     info = home.qapms("store", "info", "--json")
     assert info.returncode == 0, info.stderr
     assert json.loads(info.stdout)["backend"] == "postgres"
+
+
+def test_validate_reports_every_error_in_a_ten_thousand_line_file(home: Home) -> None:
+    # 1,250 workflow templates of 8 lines each; every 25th has a misspelt key.
+    lines = ["workflows:"]
+    broken: list[int] = []
+    for i in range(1250):
+        lines.append(f"  flow_{i}:")
+        lines.append(f"    description: Regression pass number {i}")
+        lines.append("    steps:")
+        lines.append("      - name: Prepare")
+        key = "estimat" if i % 25 == 0 else "estimate"
+        if i % 25 == 0:
+            broken.append(len(lines) + 1)
+        lines.append(f"        {key}: 30m")
+        lines.append("        checklist: [environment ready, data seeded]")
+        lines.append("      - name: Execute")
+        lines.append("        estimate: 1h30m")
+    assert len(lines) > 10_000
+    (home.cwd / "qapms.yaml").write_text("\n".join(lines) + "\n")
+
+    result = home.qapms("config", "validate", "--json")
+    assert result.returncode == 1
+    errors = json.loads(result.stdout)["errors"]
+    assert [e["line"] for e in errors] == broken
+    assert all(e["column"] == 9 and e["suggestion"] == "estimate" for e in errors)
