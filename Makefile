@@ -55,12 +55,13 @@ fmt: venv ## Format Rust and Python
 	$(VENV)/bin/ruff check --fix python examples benches
 
 .PHONY: lint
-lint: venv ## clippy -D warnings, rustfmt, ruff, mypy
+lint: dev ## clippy -D warnings, rustfmt, ruff, mypy, stubtest
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	$(VENV)/bin/ruff format --check python examples benches
 	$(VENV)/bin/ruff check python examples benches
 	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest qapms._qapms
 
 .PHONY: check-features
 check-features: ## Check qapms-core with each feature alone and with none

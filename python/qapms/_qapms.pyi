@@ -1,5 +1,25 @@
 """Type stubs for the native module ``qapms._qapms``."""
 
+from typing import final
+
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "ConflictError",
+    "Diagnostic",
+    "InvalidInputError",
+    "NotFoundError",
+    "QapmsError",
+    "RateLimitedError",
+    "SecretError",
+    "StoreError",
+    "UpstreamError",
+    "__version__",
+    "check_config",
+    "config_schema",
+    "run_cli",
+]
+
 __version__: str
 
 class QapmsError(Exception):
@@ -46,6 +66,7 @@ class InvalidInputError(QapmsError):
 def run_cli(argv: list[str]) -> int:
     """Run the ``qapms`` command line with ``argv`` (program name first); return the exit code."""
 
+@final
 class Diagnostic:
     """One finding of the config validator, with 1-based positions."""
 
