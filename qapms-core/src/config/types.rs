@@ -20,6 +20,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::logging::LogFormat;
+use crate::model::Role;
 use crate::secrets::SecretValue;
 
 use super::paths::Paths;
@@ -629,18 +630,6 @@ pub struct UserConfig {
     pub role: Role,
     #[serde(default)]
     pub team: Option<String>,
-}
-
-/// The persona a dashboard user sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Qa,
-    Pm,
-    Po,
-    TechLead,
-    QaManager,
-    Admin,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::{UserId, utc_now};
 
 /// The persona a user signs in as; it picks their dashboard and what they may change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// The same type is read from `users:` in `qapms.yaml` and stored in the `users` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Qa,
