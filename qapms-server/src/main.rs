@@ -31,17 +31,14 @@ struct Cli {
         global = true
     )]
     profile: Option<String>,
-    /// Log output format (default: `logging.format` from the config, else pretty).
-    #[arg(long, value_enum, global = true)]
-    log_format: Option<LogFormatArg>,
+    #[arg(
+        long,
+        global = true,
+        help = "Log format: pretty or json (default: logging.format from the config, else pretty)"
+    )]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Option<Command>,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum LogFormatArg {
-    Pretty,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,11 +92,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let redactor = Redactor::new();
     let _log_guard = logging::init(
         &LogOptions {
-            format: match cli.log_format {
-                Some(LogFormatArg::Pretty) => LogFormat::Pretty,
-                Some(LogFormatArg::Json) => LogFormat::Json,
-                None => loaded.config.logging.format,
-            },
+            format: cli.log_format.unwrap_or(loaded.config.logging.format),
             filter: loaded.config.logging.level.as_filter().to_owned(),
             dir: Some(loaded.paths.log_dir.clone()),
             file_prefix: "qapms-server".to_owned(),

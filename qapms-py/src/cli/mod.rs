@@ -46,20 +46,18 @@ struct Cli {
         value_name = "NAME"
     )]
     profile: Option<String>,
-    /// Log format on stderr.
-    #[arg(long, value_enum, default_value = "pretty", global = true)]
-    log_format: LogFormatArg,
+    #[arg(
+        long,
+        default_value = "pretty",
+        global = true,
+        help = "Log format on stderr: pretty or json"
+    )]
+    log_format: LogFormat,
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum LogFormatArg {
-    Pretty,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,10 +158,7 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
     };
     let _log_guard = logging::init(
         &LogOptions {
-            format: match cli.log_format {
-                LogFormatArg::Pretty => LogFormat::Pretty,
-                LogFormatArg::Json => LogFormat::Json,
-            },
+            format: cli.log_format,
             filter: filter.to_owned(),
             dir: None,
             file_prefix: "qapms".to_owned(),
