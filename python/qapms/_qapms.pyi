@@ -1,5 +1,9 @@
 """Type stubs for the native module ``qapms._qapms``."""
 
+from collections.abc import Awaitable
+from os import PathLike
+from pathlib import Path
+from types import TracebackType
 from typing import final
 
 __all__ = [
@@ -13,7 +17,9 @@ __all__ = [
     "RateLimitedError",
     "SecretError",
     "StoreError",
+    "StoreInfo",
     "UpstreamError",
+    "Workspace",
     "__version__",
     "check_config",
     "config_schema",
@@ -94,3 +100,61 @@ def check_config(path: str | None = None, profile: str | None = None) -> list[Di
 
 def config_schema() -> str:
     """The JSON Schema of qapms.yaml as a JSON string."""
+
+@final
+class StoreInfo:
+    """What the store reports about itself."""
+
+    @property
+    def backend(self) -> str: ...
+    @property
+    def location(self) -> str: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def tables(self) -> list[tuple[str, int]]: ...
+
+@final
+class Workspace:
+    """An opened qapms workspace: configuration, credentials and store."""
+
+    @classmethod
+    def open(
+        cls, config: str | PathLike[str] | None = None, profile: str | None = None
+    ) -> Workspace:
+        """Find and validate qapms.yaml, decrypt its credentials and open the store."""
+
+    @classmethod
+    def async_open(
+        cls, config: str | PathLike[str] | None = None, profile: str | None = None
+    ) -> Awaitable[Workspace]:
+        """``open()`` as an awaitable."""
+
+    @property
+    def config_path(self) -> Path | None:
+        """The qapms.yaml in use, or None on defaults."""
+
+    @property
+    def profile(self) -> str | None:
+        """The profile overlay in use."""
+
+    @property
+    def credential_paths(self) -> list[str]:
+        """Key paths of the configured credentials (never their values)."""
+
+    def store_info(self) -> StoreInfo:
+        """Backend, location, schema version and row counts of the store."""
+
+    def async_store_info(self) -> Awaitable[StoreInfo]:
+        """``store_info()`` as an awaitable."""
+
+    def close(self) -> None:
+        """Close the store's connections."""
+
+    def __enter__(self) -> Workspace: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...

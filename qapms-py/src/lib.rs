@@ -7,6 +7,8 @@
 pub mod cli;
 mod config;
 mod errors;
+mod runtime;
+mod workspace;
 
 use pyo3::prelude::*;
 
@@ -25,6 +27,8 @@ fn _qapms(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(config::check_config, m)?)?;
     m.add_function(wrap_pyfunction!(config::config_schema, m)?)?;
     m.add_class::<config::Diagnostic>()?;
+    m.add_class::<workspace::Workspace>()?;
+    m.add_class::<workspace::StoreInfo>()?;
     errors::register(m)?;
     Ok(())
 }

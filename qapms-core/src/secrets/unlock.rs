@@ -59,7 +59,7 @@ pub fn credentials(config: &Config) -> Vec<(String, &SecretValue)> {
         let path = "integrations.jira.auth";
         match &jira.auth {
             JiraAuth::Basic { api_token, .. } => {
-                found.push((format!("{path}.api_token"), api_token))
+                found.push((format!("{path}.api_token"), api_token));
             }
             JiraAuth::Pat { token } => found.push((format!("{path}.token"), token)),
             JiraAuth::OauthClientCredentials { client_secret, .. } => {
