@@ -247,3 +247,29 @@ async fn base_url_paths_are_kept() {
     let list: Vec<u8> = http.get("/dashboards").json_response().await.unwrap();
     assert!(list.is_empty());
 }
+
+#[tokio::test]
+async fn the_rate_limiter_paces_calls() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    // 20 per second with no burst: one call every 50 ms.
+    let http = HttpClient::builder("test", server.uri())
+        .rate(20, Duration::from_secs(1), Some(1))
+        .build()
+        .unwrap();
+    // governor reads the real monotonic clock, so this test runs on real time; it checks
+    // only a lower bound, which a slow machine cannot break.
+    let started = std::time::Instant::now();
+    for _ in 0..4 {
+        http.get("/").send().await.unwrap();
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(140),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(http.metrics().calls, 4);
+}
