@@ -248,28 +248,27 @@ async fn base_url_paths_are_kept() {
     assert!(list.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_rate_limiter_paces_calls() {
     let server = MockServer::start().await;
     Mock::given(wiremock::matchers::any())
         .respond_with(ResponseTemplate::new(204))
         .mount(&server)
         .await;
-    // 20 per second with no burst: one call every 50 ms.
+    // 20 per second with a burst of 1: the first at once, then one every 50 ms.
     let http = HttpClient::builder("test", server.uri())
+        .timeout(None)
+        .pool_idle_timeout(None)
         .rate(20, Duration::from_secs(1), Some(1))
         .build()
         .unwrap();
-    // governor reads the real monotonic clock, so this test runs on real time; it checks
-    // only a lower bound, which a slow machine cannot break.
-    let started = std::time::Instant::now();
+    // The limiter runs on tokio's clock, so the paused clock shows its waits exactly.
+    let started = tokio::time::Instant::now();
     for _ in 0..4 {
         http.get("/").send().await.unwrap();
     }
-    assert!(
-        started.elapsed() >= Duration::from_millis(140),
-        "{:?}",
-        started.elapsed()
-    );
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(150), "{waited:?}");
+    assert!(waited < Duration::from_millis(200), "{waited:?}");
     assert_eq!(http.metrics().calls, 4);
 }

@@ -9,8 +9,10 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use governor::clock::Clock as _;
-use governor::{DefaultDirectRateLimiter, Quota};
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -149,7 +151,12 @@ impl HttpClientBuilder {
                 base,
                 auth,
                 integration: self.integration,
-                limiter: self.quota.map(DefaultDirectRateLimiter::direct),
+                limiter: self.quota.map(|quota| {
+                    let clock = TokioClock {
+                        start: tokio::time::Instant::now(),
+                    };
+                    RateLimiter::direct_with_clock(quota, clock)
+                }),
                 retry: self.retry,
                 redactor: self.redactor,
                 metrics,
@@ -157,6 +164,23 @@ impl HttpClientBuilder {
         })
     }
 }
+
+/// governor's clock on tokio's time, so pacing and tokio's sleeps agree (and a paused test
+/// clock pauses the limiter too). Instants are offsets from when the client was built.
+#[derive(Debug, Clone)]
+struct TokioClock {
+    start: tokio::time::Instant,
+}
+
+impl Clock for TokioClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+}
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Duration>>;
 
 fn quota(requests: u32, per: Duration, burst: Option<u32>) -> Option<Quota> {
     let requests = NonZeroU32::new(requests)?;
@@ -176,7 +200,7 @@ struct Inner {
     base: Url,
     auth: Option<(HeaderName, HeaderValue)>,
     integration: String,
-    limiter: Option<DefaultDirectRateLimiter>,
+    limiter: Option<Limiter>,
     retry: RetryPolicy,
     redactor: Option<Redactor>,
     metrics: Arc<Metrics>,
@@ -277,8 +301,8 @@ impl HttpClient {
         let Some(limiter) = &self.inner.limiter else {
             return;
         };
-        // `until_ready` would sleep on a timer outside tokio; sleeping here keeps the wait
-        // visible to tokio's clock (and so to paused-clock tests).
+        // `until_ready` would sleep on a timer outside tokio; checking on `TokioClock` and
+        // sleeping here keeps the limiter and its waits on one clock.
         while let Err(not_until) = limiter.check() {
             let wait = not_until.wait_time_from(limiter.clock().now());
             tokio::time::sleep(wait).await;
@@ -506,5 +530,24 @@ impl HttpResponse {
     /// Decodes the body, naming the JSON path that does not fit `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         decode_json(&self.body, &self.what)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_limiter_waits_on_tokio_time() {
+        let http = HttpClient::builder("t", "http://127.0.0.1:9")
+            .rate(20, Duration::from_secs(1), Some(1))
+            .build()
+            .unwrap();
+        let started = tokio::time::Instant::now();
+        for _ in 0..4 {
+            http.wait_for_quota().await;
+        }
+        // 20 per second with a burst of 1: the first at once, then one every 50 ms.
+        assert_eq!(started.elapsed(), Duration::from_millis(150));
     }
 }
