@@ -395,3 +395,52 @@ async fn unauthorized_and_unreachable_health_are_told_apart() {
         .unwrap();
     assert_eq!(gone.health().await.health, Health::Unreachable);
 }
+
+/// Agile lists page with `isLast` and, here, no `total`; pages hold 2 whatever is asked.
+struct BoardPages;
+
+impl Respond for BoardPages {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let start: usize = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "startAt")
+            .and_then(|(_, v)| v.parse().ok())
+            .expect("the client sends startAt");
+        let end = (start + 2).min(5);
+        let values: Vec<Value> = (start..end)
+            .map(|i| json!({"id": i + 1, "name": format!("board {i}"), "type": "scrum"}))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(
+            json!({"startAt": start, "maxResults": 2, "isLast": end == 5, "values": values}),
+        )
+    }
+}
+
+#[tokio::test]
+async fn agile_boards_page_by_is_last_and_sprints_parse() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/rest/agile/1.0/board"))
+        .respond_with(BoardPages)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/rest/agile/1.0/board/1/sprint"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(fixture("agile-board-sprints.response.json")),
+        )
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let jira = jira(&server, JiraDeployment::Cloud);
+    let boards = jira.agile().boards().await.unwrap();
+    assert_eq!(
+        boards.iter().map(|b| b.id).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    let sprints = jira.agile().sprints(1).await.unwrap();
+    assert!(!sprints.is_empty());
+    assert!(sprints.iter().all(|s| s.state.is_some()));
+}

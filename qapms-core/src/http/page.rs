@@ -108,15 +108,22 @@ where
                     head.chain(rest).boxed()
                 }
                 None => {
+                    // A later page may still say where the list ends (Agile's `isLast`
+                    // arrives as a total on the last page); stop there rather than asking
+                    // for one more, empty page.
                     let rest = stream::try_unfold(
-                        (fetch.clone(), got),
+                        (fetch.clone(), Some(got)),
                         move |(fetch, start)| async move {
+                            let Some(start) = start else {
+                                return Ok::<_, Error>(None);
+                            };
                             let page = fetch(start, page_size).await?;
                             if page.items.is_empty() {
-                                return Ok::<_, Error>(None);
+                                return Ok(None);
                             }
                             let next = start + page.items.len() as u64;
-                            Ok(Some((page.items, (fetch, next))))
+                            let more = page.total.is_none_or(|total| next < total);
+                            Ok(Some((page.items, (fetch, more.then_some(next)))))
                         },
                     )
                     .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
@@ -201,6 +208,25 @@ mod tests {
         let all: Vec<u64> = stream.try_collect().await.unwrap();
         assert_eq!(all, (0..1000).collect::<Vec<_>>());
         assert_eq!(calls.load(Ordering::Relaxed), 34);
+    }
+
+    #[tokio::test]
+    async fn without_a_total_paging_stops_where_a_later_page_says() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let stream = offset_stream(10, 2, move |start, _max| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            async move {
+                let end = (start + 10).min(25);
+                Ok(OffsetPage {
+                    items: (start..end).collect::<Vec<u64>>(),
+                    total: (end == 25).then_some(25),
+                })
+            }
+        });
+        let all: Vec<u64> = stream.try_collect().await.unwrap();
+        assert_eq!(all, (0..25).collect::<Vec<_>>());
+        assert_eq!(calls.load(Ordering::Relaxed), 3, "no extra empty page");
     }
 
     #[tokio::test]
