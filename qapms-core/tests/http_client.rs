@@ -272,3 +272,29 @@ async fn the_rate_limiter_paces_calls() {
     assert!(waited < Duration::from_millis(200), "{waited:?}");
     assert_eq!(http.metrics().calls, 4);
 }
+
+#[tokio::test(start_paused = true)]
+async fn connect_errors_are_retried_on_the_schedule_then_reported() {
+    // Port 9 (discard) is closed on test machines: every connect is refused at once.
+    let http = HttpClient::builder("test", "http://127.0.0.1:9")
+        .timeout(None)
+        .pool_idle_timeout(None)
+        .retry(RetryPolicy {
+            jitter: false,
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let err = http.get("/x").send().await.unwrap_err();
+    let waited = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Upstream);
+    assert!(err.is_temporary());
+    assert!(
+        err.context_value("status").is_none(),
+        "no HTTP answer: {err}"
+    );
+    assert!(waited >= Duration::from_secs(7), "{waited:?}");
+    let metrics = http.metrics();
+    assert_eq!((metrics.calls, metrics.retries, metrics.errors), (4, 3, 1));
+}
