@@ -10,10 +10,14 @@
 //! - [`secrets`]: the `enc:v1:` envelope (AES-256-GCM) and master-key sources;
 //! - [`model`]: domain types with typed ids ([`model::IssueKey`], [`model::RunId`], …);
 //! - [`store`]: the [`store::Store`] trait over `SQLite` (default) and `PostgreSQL`;
-//! - [`logging`]: tracing set-up with secret redaction and compressed rolling files.
+//! - [`logging`]: tracing set-up with secret redaction and compressed rolling files;
+//! - [`http`]: the one HTTP client (timeouts, auth, retries, rate limits, paging, metrics);
+//! - [`integrations`]: the `Integration` trait, capability traits and the Jira client.
 
 pub mod config;
 mod error;
+pub mod http;
+pub mod integrations;
 pub mod logging;
 pub mod model;
 pub mod secrets;

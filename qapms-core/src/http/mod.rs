@@ -1,0 +1,29 @@
+//! The one HTTP client every integration uses.
+//!
+//! Integrations never build a `reqwest::Client` themselves (clippy.toml bans it outside this
+//! module): they get an [`HttpClient`] from [`HttpClientBuilder`], which fixes the things that
+//! must not differ between them. TLS is rustls with 1.2 as the floor; every request carries a
+//! connect and a total timeout; credentials are injected from `SecretString`s as sensitive
+//! headers; a per-integration rate limiter paces calls before they leave; idempotent calls are
+//! retried on connect errors, 429, 502, 503 and 504 with a 1 s, 2 s, 4 s (plus jitter) schedule
+//! that `Retry-After` and `X-RateLimit-Reset` override; every call runs in a `tracing` span and
+//! feeds per-integration [`metrics`]; and every non-2xx answer becomes a typed [`crate::Error`]
+//! (see [`error`]) so callers branch on kinds, not status codes.
+//!
+//! Pagination lives in [`page`] as async streams, written once for every integration.
+
+mod auth;
+mod client;
+pub mod error;
+pub mod metrics;
+pub mod page;
+mod redact;
+pub mod retry;
+
+pub use auth::Auth;
+pub use client::{HttpClient, HttpClientBuilder, HttpResponse, RequestBuilder};
+pub use error::decode_json;
+pub use metrics::{Metrics, MetricsSnapshot};
+pub use page::{OffsetPage, TokenPage, offset_stream, token_stream};
+pub use redact::redact_url;
+pub use retry::RetryPolicy;

@@ -1,0 +1,19 @@
+//! Jira Cloud (REST v3, Agile) and Jira Data Center (REST v2).
+//!
+//! [`Jira`] is the client; [`Jira::builder`] or [`Jira::from_config`] make one. It implements
+//! [`crate::integrations::TicketSource`], which is how the rest of qapms sees it. Models are in
+//! [`models`]; Markdown-ish text becomes ADF or wiki markup in [`markup`].
+//!
+//! Not yet here: OAuth 2.0 (client credentials; authorization code with PKCE and the loopback
+//! listener). Such configs are refused at start-up with a message saying so.
+
+mod client;
+mod config;
+mod error;
+pub mod markup;
+pub mod models;
+
+pub use client::{
+    AgileHandler, CreateIssue, GetIssue, IssueHandler, Jira, Search, TICKET_FIELDS, to_ticket,
+};
+pub use config::JiraBuilder;
