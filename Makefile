@@ -27,6 +27,14 @@ venv: $(VENV)/.installed ## Create the Python virtual environment with the dev t
 dev: venv ## Build the Python extension into the virtual environment (debug)
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --quiet
 
+# Prism (npm) mocks the integrations' official API contracts for the contract suites; those
+# suites say "skipped" without it, so CI installs it (.ci/run).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+.PHONY: node-tools
+node-tools: node_modules/.package-lock.json ## Install the Node test tools (Prism)
+
 .PHONY: build
 build: ## Build every Rust binary
 	cargo build --workspace --bins
