@@ -25,16 +25,20 @@
 //!    occasional huge outlier and because for Laplace-distributed noise `P(|r| > z·MAE) =
 //!    exp(-z)`, a conservative (heavy-tailed) tail for noise of unknown shape.
 //! 3. **Scoring.** Two tail probabilities are combined:
-//!    - *spike*: `exp(-z)` for the point itself;
-//!    - *shift*: a short EWMA of `z` compared with its long-run mean and variance (the idea of
-//!      Numenta's "anomaly likelihood"): a change in level, noise or shape raises many moderate
-//!      residuals at once even when no single point is extreme. The short average of `n`
-//!      roughly independent values has variance `σ²·α/(2−α)` for an EWMA with weight `α`, and
-//!      its tail is approximated by a Gaussian.
+//!    - *spike*: `exp(-z)` for the point itself, but never below the long-run rate of
+//!      deviations beyond 6 scales: spikes that recur (a nightly job, a load balancer) are part
+//!      of the series' normal behaviour, and one that happens every 300 points is a 1-in-300
+//!      event however large it is;
+//!    - *shift*: a short EWMA of `z` compared with the long-run mean and variance of that same
+//!      short EWMA (the idea of Numenta's "anomaly likelihood"): a change in level, noise or
+//!      shape raises many moderate residuals at once even when no single point is extreme.
+//!      The spread is measured on the average itself rather than derived from single
+//!      residuals, because residuals are correlated in time and the textbook `σ²·α/(2−α)`
+//!      would make every slow drift look significant. Its tail is approximated by a Gaussian.
 //!
 //!    The smaller probability (times 2, a Bonferroni correction for taking the minimum) becomes
 //!    a score in `[0, 1]` on a log scale: `score = −log10(p) / 12`, so 0.5 means `p = 10⁻⁶`
-//!    and the default threshold 0.7 means `p ≈ 4·10⁻⁹`.
+//!    and the default threshold 0.45 means `p ≈ 4·10⁻⁶`.
 //!
 //! A point is an anomaly when its score reaches the threshold, after the warm-up
 //! ("probationary") period and outside the cool-down after the previous alert: one incident
@@ -80,6 +84,10 @@ const SHORT_ALPHA: f64 = 0.1;
 const LONG_ALPHA: f64 = 0.005;
 /// Normalised residuals are capped here before entering the averages.
 const Z_CAP: f64 = 20.0;
+/// A deviation beyond this many scales counts as a spike for the spike rate.
+const SPIKE_Z: f64 = 6.0;
+/// Weight of a new point in the spike rate (a memory of a few thousand points).
+const SPIKE_RATE_ALPHA: f64 = 0.0005;
 /// Points before the scales are trusted enough to clip updates and compute scores.
 const MIN_POINTS: u64 = 20;
 /// `score = -log10(p) / SCORE_DECADES`.
@@ -114,8 +122,8 @@ impl Default for DetectorConfig {
     fn default() -> Self {
         Self {
             warmup: 150,
-            // p ≤ 10⁻⁸·⁴. Chosen once on NAB's development series and used for every series.
-            threshold: 0.7,
+            // p ≤ 4·10⁻⁶. Chosen once on NAB's development series and used for every series.
+            threshold: 0.45,
             cooldown: 100,
             seasonality: Seasonality::Auto,
         }
@@ -128,21 +136,21 @@ impl Default for DetectorConfig {
 pub enum Severity {
     /// Just over the threshold.
     Low,
-    /// Score ≥ 0.8 (`p ≤ 10⁻⁹·⁶`).
+    /// Score ≥ 0.6 (`p ≤ 10⁻⁷·²`).
     Medium,
-    /// Score ≥ 0.9 (`p ≤ 10⁻¹⁰·⁸`).
+    /// Score ≥ 0.8 (`p ≤ 10⁻⁹·⁶`).
     High,
-    /// Score ≥ 0.97 (`p ≤ 10⁻¹¹·⁶`).
+    /// Score ≥ 0.95 (`p ≤ 10⁻¹¹·⁴`).
     Critical,
 }
 
 impl Severity {
     fn from_score(score: f64) -> Self {
-        if score >= 0.97 {
+        if score >= 0.95 {
             Self::Critical
-        } else if score >= 0.9 {
-            Self::High
         } else if score >= 0.8 {
+            Self::High
+        } else if score >= 0.6 {
             Self::Medium
         } else {
             Self::Low
@@ -191,6 +199,8 @@ pub struct AnomalyDetector {
     short_z: f64,
     long_z_mean: f64,
     long_z_var: f64,
+    /// Long-run fraction of points deviating by more than `SPIKE_Z`.
+    spike_rate: f64,
 }
 
 impl AnomalyDetector {
@@ -217,6 +227,7 @@ impl AnomalyDetector {
             short_z: 0.0,
             long_z_mean: 0.0,
             long_z_var: 0.0,
+            spike_rate: 0.0,
         }
     }
 
@@ -326,13 +337,14 @@ impl AnomalyDetector {
 
     /// Combines the spike and shift tail probabilities of a capped deviation into a score.
     fn score(&self, z: f64) -> f64 {
-        let p_spike = (-z).exp();
+        // A deviation this large is only as surprising as such deviations have been lately:
+        // spikes that recur (a nightly job, a load balancer) stop being news.
+        let p_spike = (-z).exp().max(self.spike_rate);
         // The short average as it will be after this point, against the long-run statistics
         // learned before it.
         let short = self.short_z + SHORT_ALPHA * (z - self.short_z);
-        let short_var = self.long_z_var * SHORT_ALPHA / (2.0 - SHORT_ALPHA);
-        let p_shift = if short_var > 0.0 {
-            gaussian_upper_tail((short - self.long_z_mean) / short_var.sqrt())
+        let p_shift = if self.long_z_var > 0.0 {
+            gaussian_upper_tail((short - self.long_z_mean) / self.long_z_var.sqrt())
         } else {
             1.0
         };
@@ -356,6 +368,15 @@ impl AnomalyDetector {
         week_slot: usize,
     ) {
         let warm = self.seen > MIN_POINTS;
+        // An EWMA started at zero is biased low for its first 1/α points (an error scale that
+        // starts near zero makes every early residual look huge). Using weight max(α, 1/n)
+        // makes it the plain running mean until it has seen 1/α points.
+        let n = self.seen as f64;
+        let warm_n = self.seen.saturating_sub(MIN_POINTS) as f64;
+        let err_beta = ERR_BETA.max(1.0 / n);
+        let select_beta = SELECT_BETA.max(1.0 / n);
+        let long_alpha = LONG_ALPHA.max(1.0 / warm_n.max(1.0));
+        let spike_alpha = SPIKE_RATE_ALPHA.max(1.0 / warm_n.max(1.0));
         let clip = |r: f64, err: f64| {
             if warm && err > 0.0 {
                 r.clamp(-CLIP * err, CLIP * err)
@@ -367,18 +388,18 @@ impl AnomalyDetector {
         let raw_flat = value - flat_pred;
         let raw_seasonal = value - seasonal_pred;
         let flat_r = clip(raw_flat, self.flat_err);
-        self.flat_err += ERR_BETA * (flat_r.abs() - self.flat_err);
+        self.flat_err += err_beta * (flat_r.abs() - self.flat_err);
         self.flat_level += FLAT_ALPHA * flat_r;
 
         let seasonal_r = clip(raw_seasonal, self.seasonal_err);
         // Model choice compares unclipped squared errors over a long span: a model that misses
         // a sharp daily edge every day pays for it here even if its typical error is small.
-        self.flat_sq += SELECT_BETA * (raw_flat * raw_flat - self.flat_sq);
+        self.flat_sq += select_beta * (raw_flat * raw_flat - self.flat_sq);
         if self.day_seen[day_slot] {
-            self.seasonal_sq += SELECT_BETA * (raw_seasonal * raw_seasonal - self.seasonal_sq);
+            self.seasonal_sq += select_beta * (raw_seasonal * raw_seasonal - self.seasonal_sq);
             // Holt-Winters split of the residual: most goes to this slot of the day, a little to
             // the level, a little to the hour of the week.
-            self.seasonal_err += ERR_BETA * (seasonal_r.abs() - self.seasonal_err);
+            self.seasonal_err += err_beta * (seasonal_r.abs() - self.seasonal_err);
             self.day[day_slot] += DAY_GAMMA * seasonal_r;
             self.seasonal_level += SEASONAL_LEVEL_ALPHA * seasonal_r;
             self.week[week_slot] += WEEK_GAMMA * seasonal_r;
@@ -388,20 +409,25 @@ impl AnomalyDetector {
             // day has not earned a lower error yet.
             self.day[day_slot] = value - self.seasonal_level - self.week[week_slot];
             self.day_seen[day_slot] = true;
-            self.seasonal_err += ERR_BETA * (flat_r.abs() - self.seasonal_err);
-            self.seasonal_sq += SELECT_BETA * (raw_flat * raw_flat - self.seasonal_sq);
+            self.seasonal_err += err_beta * (flat_r.abs() - self.seasonal_err);
+            self.seasonal_sq += select_beta * (raw_flat * raw_flat - self.seasonal_sq);
         }
 
-        self.magnitude += ERR_BETA * (value.abs() - self.magnitude);
+        self.magnitude += err_beta * (value.abs() - self.magnitude);
 
         let z = deviation.min(Z_CAP);
         if warm {
+            let spike = if z > SPIKE_Z { 1.0 } else { 0.0 };
+            self.spike_rate += spike_alpha * (spike - self.spike_rate);
             self.short_z += SHORT_ALPHA * (z - self.short_z);
-            // Long-run mean and variance by the incremental EWMA recurrence (West 1979).
-            let diff = z - self.long_z_mean;
-            let incr = LONG_ALPHA * diff;
+            // Long-run mean and variance of the short average itself, by the incremental
+            // EWMA recurrence (West 1979). Measuring the average's own spread, rather than
+            // deriving it from the spread of single residuals, accounts for residuals that are
+            // correlated in time, which would otherwise make every slow drift look significant.
+            let diff = self.short_z - self.long_z_mean;
+            let incr = long_alpha * diff;
             self.long_z_mean += incr;
-            self.long_z_var = (1.0 - LONG_ALPHA) * (self.long_z_var + diff * incr);
+            self.long_z_var = (1.0 - long_alpha) * (self.long_z_var + diff * incr);
         } else {
             self.short_z = z;
             self.long_z_mean = z;
