@@ -90,7 +90,7 @@ pub(crate) fn run(file: &Path, first: Option<usize>) -> Result<(), String> {
             _ => 2,
         }] += 1;
         println!(
-            "{test} {} score {:.3} [{:.3}, {:.3}] failure_rate {:.3} [{:.3}, {:.3}] runs {} flips {}",
+            "{test} {} score {:.3} [{:.3}, {:.3}] failure_rate {:.3} [{:.3}, {:.3}] attempts {} flips {}",
             a.verdict.as_str(),
             a.score,
             a.score_interval.0,
