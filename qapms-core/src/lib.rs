@@ -12,7 +12,8 @@
 //! - [`store`]: the [`store::Store`] trait over `SQLite` (default) and `PostgreSQL`;
 //! - [`logging`]: tracing set-up with secret redaction and compressed rolling files;
 //! - [`http`]: the one HTTP client (timeouts, auth, retries, rate limits, paging, metrics);
-//! - [`integrations`]: the `Integration` trait, capability traits and the Jira client.
+//! - [`integrations`]: the `Integration` trait, capability traits and the Jira client;
+//! - [`patterns`]: log and failure templates, anomaly detection and flakiness scoring.
 
 pub mod config;
 mod error;
@@ -20,6 +21,7 @@ pub mod http;
 pub mod integrations;
 pub mod logging;
 pub mod model;
+pub mod patterns;
 pub mod secrets;
 pub mod store;
 
