@@ -11,11 +11,13 @@
 //! - [`model`]: domain types with typed ids ([`model::IssueKey`], [`model::RunId`], …);
 //! - [`store`]: the [`store::Store`] trait over `SQLite` (default) and `PostgreSQL`;
 //! - [`logging`]: tracing set-up with secret redaction and compressed rolling files.
+//! - [`patterns`]: pattern detection; [`patterns::templates`] mines log and failure templates.
 
 pub mod config;
 mod error;
 pub mod logging;
 pub mod model;
+pub mod patterns;
 pub mod secrets;
 pub mod store;
 
