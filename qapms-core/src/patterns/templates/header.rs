@@ -115,23 +115,34 @@ fn next_token(s: &str, pos: usize) -> (&str, usize) {
 }
 
 fn classify<'a>(tok: &'a str, level: &mut Option<&'a str>) -> Kind {
-    let bare = tok.trim_matches(|c| matches!(c, '[' | ']' | '(' | ')' | ':' | ','));
     if tok == "-" || tok == "|" {
         return Kind::Word;
     }
-    if !bare.is_empty()
-        && bare.bytes().any(|b| b.is_ascii_digit())
-        && bare.bytes().all(|b| {
-            b.is_ascii_digit() || matches!(b, b':' | b'.' | b',' | b'-' | b'/' | b'+' | b'T' | b'Z')
-        })
-    {
+    // Byte-level trimming and one pass over the bytes: this runs on every header token.
+    let b = tok.as_bytes();
+    let is_trim = |c: &u8| matches!(c, b'[' | b']' | b'(' | b')' | b':' | b',');
+    let start = b.iter().take_while(|c| is_trim(c)).count();
+    let end = b.len() - b[start..].iter().rev().take_while(|c| is_trim(c)).count();
+    // The trimmed bytes are ASCII, so these are char boundaries.
+    let bare = &tok[start..end];
+    let (mut digit, mut timeish) = (false, true);
+    for &c in bare.as_bytes() {
+        digit |= c.is_ascii_digit();
+        timeish &= c.is_ascii_digit()
+            || matches!(c, b':' | b'.' | b',' | b'-' | b'/' | b'+' | b'T' | b'Z');
+    }
+    if digit && timeish {
         return Kind::Time;
+    }
+    // Every level and name is 3 to 8 ASCII letters; most tokens fail this before any compare.
+    if !(3..=8).contains(&bare.len()) || !bare.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Kind::Other;
     }
     if LEVELS.iter().any(|l| l.eq_ignore_ascii_case(bare)) {
         *level = Some(bare);
         return Kind::Word;
     }
-    if NAMES.iter().any(|n| n.eq_ignore_ascii_case(bare)) {
+    if bare.len() == 3 && NAMES.iter().any(|n| n.eq_ignore_ascii_case(bare)) {
         return Kind::Word;
     }
     Kind::Other

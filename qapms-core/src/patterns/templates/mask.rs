@@ -21,25 +21,20 @@
 /// The wildcard that stands for a variable, as in the Loghub ground truth.
 pub const WILDCARD: &str = "<*>";
 
+/// Structural punctuation, as a table: this test runs on every byte of every line.
+const DELIMITERS: [bool; 256] = {
+    let mut table = [false; 256];
+    let set = b":=,;()[]{}\"'<>|@";
+    let mut i = 0;
+    while i < set.len() {
+        table[set[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 fn is_delimiter(b: u8) -> bool {
-    matches!(
-        b,
-        b':' | b'='
-            | b','
-            | b';'
-            | b'('
-            | b')'
-            | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'"'
-            | b'\''
-            | b'<'
-            | b'>'
-            | b'|'
-            | b'@'
-    )
+    DELIMITERS[usize::from(b)]
 }
 
 /// Masks `line` token by token and returns the masked tokens joined by single spaces.
@@ -67,7 +62,24 @@ pub fn mask(line: &str) -> String {
 /// Appends the masked form of one whitespace-free token to `out`.
 pub(crate) fn mask_token(token: &str, out: &mut String) {
     let bytes = token.as_bytes();
-    if let Some((lead, trail)) = whole_token_variable(bytes) {
+    let (mut delimited, mut at) = (false, false);
+    for &b in bytes {
+        if is_delimiter(b) {
+            delimited = true;
+            at |= b == b'@';
+        }
+    }
+    if !delimited {
+        // Most tokens are one plain segment: classify it without the splitting machinery.
+        if is_variable(bytes) {
+            push_wildcard(out);
+        } else {
+            out.push_str(token);
+        }
+        return;
+    }
+    // URLs hold `:` and e-mails `@`, both delimiters, so only delimited tokens need this check.
+    if let Some((lead, trail)) = whole_token_variable(bytes, at) {
         // The lead and trail are ASCII punctuation, so these are char boundaries.
         out.push_str(&token[..lead]);
         out.push_str(WILDCARD);
@@ -129,7 +141,7 @@ pub(crate) fn is_variable(seg: &[u8]) -> bool {
 
 /// If the whole token (less surrounding punctuation) is a URL or an e-mail address, returns the
 /// byte lengths of the leading and trailing punctuation to keep.
-fn whole_token_variable(bytes: &[u8]) -> Option<(usize, usize)> {
+fn whole_token_variable(bytes: &[u8], at: bool) -> Option<(usize, usize)> {
     let lead = bytes
         .iter()
         .take_while(|b| matches!(b, b'<' | b'(' | b'[' | b'{' | b'"' | b'\''))
@@ -145,7 +157,7 @@ fn whole_token_variable(bytes: &[u8]) -> Option<(usize, usize)> {
         })
         .count();
     let core = &bytes[lead..bytes.len() - trail];
-    (is_url(core) || is_email(core)).then_some((lead, trail))
+    (is_url(core) || (at && is_email(core))).then_some((lead, trail))
 }
 
 fn is_url(core: &[u8]) -> bool {
