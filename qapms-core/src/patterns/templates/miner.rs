@@ -28,7 +28,9 @@ use super::mask::{WILDCARD, mask_token};
 pub struct MinerConfig {
     /// How many leading tokens route a line in the tree (Drain's depth minus two).
     pub depth: usize,
-    /// The share of fixed template tokens a line must equal to join a cluster, in `0.0..=1.0`.
+    /// The share of the line's fixed (unmasked) tokens that must equal the template's for the
+    /// line to join a cluster, in `0.0..=1.0`. 0.55 sits mid-range of the thresholds Drain is
+    /// run with (0.4-0.7); masked tokens are not counted, so number-heavy lines do not need less.
     pub similarity: f64,
     /// Children per tree node before new tokens are routed to the `<*>` child.
     pub max_children: usize,
@@ -46,7 +48,7 @@ impl Default for MinerConfig {
     fn default() -> Self {
         Self {
             depth: 2,
-            similarity: 0.5,
+            similarity: 0.55,
             max_children: 100,
             max_clusters: 10_000,
             max_line_bytes: 64 * 1024,
@@ -345,24 +347,40 @@ impl TemplateMiner {
 
     fn best_cluster(&self, leaf: u32) -> Option<u32> {
         let n = self.spans.len();
-        let mut best: Option<(u32, usize, usize)> = None;
+        // Similarity counts only the line's fixed tokens: a masked token (`<*>:<*>`) equal to the
+        // template's says nothing about whether the message text agrees, and counting it let
+        // short messages with different wording merge (`... from <*>: <*>: Bye Bye [preauth]`
+        // with `... from <*>: <*>: disconnected by user`).
+        let mut best: Option<(u32, f64, usize)> = None;
         for &slot in &self.nodes[leaf as usize].clusters {
             let c = self.cluster(slot);
-            let mut same = 0;
-            let mut wild = 0;
+            let mut same = 0usize;
+            let mut wild = 0usize;
+            let mut masked = 0usize;
             for (i, t) in c.tokens.iter().enumerate() {
+                let token = self.token(i);
                 if &**t == WILDCARD {
                     wild += 1;
-                } else if &**t == self.token(i) {
-                    same += 1;
+                } else if &**t == token {
+                    if token.contains(WILDCARD) {
+                        masked += 1;
+                    } else {
+                        same += 1;
+                    }
                 }
             }
-            if best.is_none_or(|(_, s, w)| same > s || (same == s && wild > w)) {
-                best = Some((slot, same, wild));
+            let fixed = n - masked;
+            let sim = if fixed == 0 {
+                1.0
+            } else {
+                same as f64 / fixed as f64
+            };
+            // Ties go to the more general template, as in Drain.
+            if best.is_none_or(|(_, s, w)| sim.total_cmp(&s).then(wild.cmp(&w)).is_gt()) {
+                best = Some((slot, sim, wild));
             }
         }
-        let (slot, same, _) = best?;
-        let sim = if n == 0 { 1.0 } else { same as f64 / n as f64 };
+        let (slot, sim, _) = best?;
         (sim >= self.config.similarity).then_some(slot)
     }
 
