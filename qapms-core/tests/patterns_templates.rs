@@ -47,7 +47,10 @@ fn generalising_reports_previous_id() {
     let m = miner.add("login failed for bob from web");
     assert_eq!(m.template, "login failed for <*> from web");
     assert_eq!(m.previous_id, Some(first));
-    assert_eq!(m.template_id, TemplateId::of("login failed for <*> from web"));
+    assert_eq!(
+        m.template_id,
+        TemplateId::of("login failed for <*> from web")
+    );
     assert!(!m.is_new);
     let again = miner.add("login failed for carol from web");
     assert_eq!(again.previous_id, None);
@@ -146,4 +149,15 @@ proptest! {
         prop_assert!(s.ends_with(line.content) || line.content.is_empty());
         let _ = mask(&s);
     }
+}
+
+#[test]
+fn key_value_tokens_keep_their_key() {
+    let mut miner = TemplateMiner::new(MinerConfig::default());
+    miner.add("authentication failure; rhost=1.2.3.4 user=root");
+    miner.add("authentication failure; rhost=1.2.3.5 user=admin");
+    let m = miner.add("authentication failure; rhost=1.2.3.6 user=guest");
+    assert_eq!(m.template, "authentication failure; rhost=<*> user=<*>");
+    assert_eq!(m.previous_id, None);
+    assert_eq!(m.cluster_size, 3);
 }

@@ -7,6 +7,9 @@
 //! template's fixed token equals the line's) if that share reaches `similarity`; positions that
 //! differ become `<*>`. Otherwise it starts a new cluster.
 //!
+//! A differing token `key=value` whose key agrees becomes `key=<*>` rather than `<*>`, which is
+//! how the Loghub ground truth (and a reader) writes such fields.
+//!
 //! Memory is bounded: lines are cut at `max_line_bytes`, token lists at `max_tokens`, and clusters
 //! live in a slab threaded by an intrusive LRU list; the least recently matched cluster is evicted
 //! when `max_clusters` is reached. Tree nodes are bounded by `max_children` per level.
@@ -359,14 +362,17 @@ impl TemplateMiner {
             let mut masked = 0usize;
             for (i, t) in c.tokens.iter().enumerate() {
                 let token = self.token(i);
-                if &**t == WILDCARD {
-                    wild += 1;
-                } else if &**t == token {
+                // Equality first: a masked `rhost=<*>` equal to the template's is a masked token,
+                // not a generalised `key=<*>`.
+                if &**t == token {
                     if token.contains(WILDCARD) {
                         masked += 1;
                     } else {
                         same += 1;
                     }
+                } else if &**t == WILDCARD || keyed_prefix(t).is_some_and(|p| token.starts_with(p))
+                {
+                    wild += 1;
                 }
             }
             let fixed = n - masked;
@@ -392,10 +398,15 @@ impl TemplateMiner {
         let c = self.cluster_mut(slot);
         let mut changed = false;
         for (t, &(s, e)) in c.tokens.iter_mut().zip(&spans) {
-            if &**t != WILDCARD && **t != scratch[s as usize..e as usize] {
-                *t = WILDCARD.into();
-                changed = true;
+            let token = &scratch[s as usize..e as usize];
+            if &**t == WILDCARD
+                || **t == *token
+                || keyed_prefix(t).is_some_and(|p| token.starts_with(p))
+            {
+                continue;
             }
+            *t = generalise_token(t, token).into();
+            changed = true;
         }
         let previous = if changed {
             let old = c.template_id;
@@ -502,6 +513,41 @@ impl TemplateMiner {
             self.cluster_mut(old).prev = slot;
         }
         self.head = slot;
+    }
+}
+
+/// For a template token `key=<*>` (a fixed key, then a wildcard), the fixed part `key=`.
+fn keyed_prefix(t: &str) -> Option<&str> {
+    let prefix = t.strip_suffix(WILDCARD)?;
+    let last = *prefix.as_bytes().last()?;
+    (matches!(last, b'=' | b':')
+        && !prefix.contains('<')
+        && prefix.bytes().any(|b| b.is_ascii_alphabetic()))
+    .then_some(prefix)
+}
+
+/// The wildcard that replaces a template token the line disagrees with: `key=<*>` when both
+/// share a `key=` or `key:` prefix (so `user=root` and `user=admin` give `user=<*>`, as the Loghub
+/// ground truth writes it), else `<*>`.
+fn generalise_token(template: &str, token: &str) -> String {
+    let common = template
+        .bytes()
+        .zip(token.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let prefix = &template.as_bytes()[..common];
+    let key_end = prefix.iter().rposition(|b| matches!(b, b'=' | b':'));
+    match key_end {
+        // `=`/`:` are ASCII, so `..=end` ends on a char boundary.
+        Some(end) => {
+            let key = &template[..=end];
+            if !key.contains('<') && key.bytes().any(|b| b.is_ascii_alphabetic()) {
+                format!("{key}{WILDCARD}")
+            } else {
+                WILDCARD.to_owned()
+            }
+        }
+        None => WILDCARD.to_owned(),
     }
 }
 
