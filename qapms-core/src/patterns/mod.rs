@@ -1,8 +1,15 @@
-//! Pattern detection over test results, logs and metrics (issue 5).
+//! Pattern detection over test results, logs and metrics.
 //!
-//! Each detector is pure, streaming logic with no I/O, so the same numbers reach Python, the
-//! language server and the dashboard. The template miner and the classifier live beside these
-//! modules (merged from their own branches).
+//! Each detector is a streaming, in-process component with bounded state and no I/O, so the
+//! same code (and the same numbers) runs inside the Python package, the language server and the
+//! dashboard server without extra services. This module only groups them; each sub-module
+//! documents its own design.
+//!
+//! - [`templates`]: template mining (Drain-like) for failure messages, stack traces and log
+//!   lines, with stable content-hash template ids;
+//! - [`anomaly`]: streaming, seasonality-aware anomaly scores with O(1) state per series;
+//! - [`flaky`]: flakiness scores with calibrated intervals, plus the Allure and TestOps presets.
 
 pub mod anomaly;
 pub mod flaky;
+pub mod templates;

@@ -12,6 +12,7 @@
 
 mod config_cmd;
 mod output;
+mod patterns_cmd;
 mod secrets_cmd;
 mod store_cmd;
 
@@ -71,6 +72,9 @@ enum Command {
     /// Migrate or inspect the store.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
+    /// Detect patterns: mine log and failure-message templates.
+    #[command(subcommand)]
+    Patterns(patterns_cmd::PatternsCommand),
 }
 
 /// What every command gets: the environment snapshot and the global options.
@@ -178,6 +182,7 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
         Command::Config(cmd) => config_cmd::run(&ctx, cmd, out),
         Command::Secrets(cmd) => secrets_cmd::run(&ctx, cmd, out),
         Command::Store(cmd) => store_cmd::run(&ctx, cmd, out),
+        Command::Patterns(cmd) => patterns_cmd::run(cmd, out),
     }
 }
 

@@ -2,6 +2,9 @@
 //!
 //! Each subcommand takes any directory or file in the benchmark's own format, runs ONE fixed
 //! configuration over it (no tuning per dataset) and prints per-item lines and a summary line.
+//! Each mode lives in its own module; `main` only parses and dispatches.
+//! - `templates DATASET_DIR [--predictions DIR]`: Loghub layout, grouping and parsing accuracy;
+//! - `templates-bench FILE`: template mining speed (lines/s, per-line p50/p99);
 //! - `anomaly DATASET_DIR [--predictions DIR]`: NAB layout, NAB score for three profiles;
 //! - `flaky FILE.csv [--first N]`: attempt histories, a verdict per test.
 
@@ -13,17 +16,16 @@
 
 mod anomaly;
 mod flaky;
+mod templates;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Evaluate qapms pattern detection on datasets with ground truth.
 #[derive(Debug, Parser)]
-#[command(
-    name = "qapms-eval",
-    about = "Evaluate qapms pattern detection on labelled data"
-)]
+#[command(name = "qapms-eval", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,6 +33,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Template mining: grouping and parsing accuracy on Loghub-format systems.
+    Templates(templates::TemplatesArgs),
+    /// Template mining speed: mine the lines of one file, report lines/s and per-line p50/p99.
+    TemplatesBench(templates::BenchArgs),
     /// NAB score of the anomaly detector over a directory in NAB layout.
     Anomaly {
         /// Directory with `data/<category>/<series>.csv`, `labels/combined_windows.json` and
@@ -53,6 +59,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Templates(args) => templates::run(&args),
+        Command::TemplatesBench(args) => templates::bench(&args),
         Command::Anomaly {
             dataset_dir,
             predictions,
@@ -61,8 +69,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("qapms-eval: {e}");
+        Err(message) => {
+            eprintln!("qapms-eval: error: {message}");
             ExitCode::FAILURE
         }
     }
