@@ -5,8 +5,8 @@ fixed seed, so both miners see identical input in identical order. qapms runs as
 binary `qapms-eval templates-bench FILE` (it times the whole pass, then each line with `Instant`
 for p50/p99); Drain3 runs in this process with its default `TemplateMiner` configuration plus
 masking instructions for IPs, hex and numbers (the ones its README shows), timed over
-`add_log_message` for every line. Each side reports the best of three fresh passes. Both are pinned to one CPU with `os.sched_setaffinity` where the
-platform allows it.
+`add_log_message` for every line. Each side reports the best of three fresh passes. Both are
+pinned to one CPU with `os.sched_setaffinity` where the platform allows it.
 
 Usage: python benches/template_compare.py [DATASET_DIR] [--lines N] [--bin PATH]
 """
@@ -61,7 +61,9 @@ def run_drain3(lines: list[str]) -> tuple[float, int]:
     config = TemplateMinerConfig()
     # The masking instructions from Drain3's README / example config: IPs, hex, numbers.
     config.masking_instructions = [
-        MaskingInstruction(r"((?<=[^A-Za-z0-9])|^)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})((?=[^A-Za-z0-9])|$)", "IP"),
+        MaskingInstruction(
+            r"((?<=[^A-Za-z0-9])|^)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})((?=[^A-Za-z0-9])|$)", "IP"
+        ),
         MaskingInstruction(r"((?<=[^A-Za-z0-9])|^)(0x[a-f0-9A-F]+)((?=[^A-Za-z0-9])|$)", "HEX"),
         MaskingInstruction(r"((?<=[^A-Za-z0-9])|^)([\-\+]?\d+)((?=[^A-Za-z0-9])|$)", "NUM"),
     ]
@@ -79,9 +81,14 @@ def run_drain3(lines: list[str]) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("dataset", nargs="?", default=str(ROOT.parent / "shared/datasets/loghub-dev"))
+    parser.add_argument(
+        "dataset", nargs="?", default=str(ROOT.parent / "shared/datasets/loghub-dev")
+    )
     parser.add_argument("--lines", type=int, default=100_000)
-    parser.add_argument("--bin", default=os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target")) + "/release/qapms-eval")
+    parser.add_argument(
+        "--bin",
+        default=os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target")) + "/release/qapms-eval",
+    )
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
@@ -94,7 +101,8 @@ def main() -> None:
     d_rate = len(mix) / d_secs
     print(f"lines: {len(mix)}")
     print(
-        f"qapms:  {q['lines_per_s']:,.0f} lines/s ({q['seconds']:.3f} s), clusters {q['clusters']:.0f}, "
+        f"qapms:  {q['lines_per_s']:,.0f} lines/s ({q['seconds']:.3f} s), "
+        f"clusters {q['clusters']:.0f}, "
         f"per line p50 {q['p50_us']:.2f} us p99 {q['p99_us']:.2f} us"
     )
     print(f"drain3: {d_rate:,.0f} lines/s ({d_secs:.3f} s), clusters {d_clusters}")
