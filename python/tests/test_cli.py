@@ -169,3 +169,25 @@ def test_validate_reports_every_error_in_a_ten_thousand_line_file(home: Home) ->
     errors = json.loads(result.stdout)["errors"]
     assert [e["line"] for e in errors] == broken
     assert all(e["column"] == 9 and e["suggestion"] == "estimate" for e in errors)
+
+
+def test_patterns_mine_groups_lines_into_templates(home: Home) -> None:
+    log = home.cwd / "app.log"
+    log.write_text(
+        "".join(
+            f"2026-11-25 10:00:{i:02d} ERROR Connection to 10.0.0.{i} timed out after {i * 7} ms\n"
+            f"2026-11-25 10:01:{i:02d} INFO User u{i} logged in\n"
+            for i in range(20)
+        )
+        + "\x00\xff binary garbage \xfe\n"
+    )
+    result = home.qapms("patterns", "mine", str(log), "--json")
+    assert result.returncode == 0, result.stderr
+    templates = json.loads(result.stdout)
+    counts = sorted(t["count"] for t in templates)
+    assert counts[-2:] == [20, 20], templates
+    assert all(len(t["id"]) == 16 for t in templates)
+
+    # The same input gives the same ids, from stdin as from a file.
+    again = home.qapms("patterns", "mine", "-", "--json", stdin=log.read_text())
+    assert {t["id"] for t in json.loads(again.stdout)} == {t["id"] for t in templates}

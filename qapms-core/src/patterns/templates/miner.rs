@@ -293,9 +293,17 @@ impl TemplateMiner {
         (slot, true, None)
     }
 
+    /// The tree key of token `i`. As in Drain, a token with a digit routes like a wildcard even
+    /// when masking kept it (`u0`, `node7`): such tokens are usually variables, and routing on
+    /// them would put `User u0 logged in` and `User u1 logged in` in different leaves, where
+    /// they can never merge.
     fn route_key(&self, i: usize) -> &str {
         let t = self.token(i);
-        if t.contains(WILDCARD) { WILDCARD } else { t }
+        if t.contains(WILDCARD) || t.bytes().any(|b| b.is_ascii_digit()) {
+            WILDCARD
+        } else {
+            t
+        }
     }
 
     fn search_leaf(&self, n: usize) -> Option<u32> {
