@@ -10,12 +10,14 @@
 //! - [`secrets`]: the `enc:v1:` envelope (AES-256-GCM) and master-key sources;
 //! - [`model`]: domain types with typed ids ([`model::IssueKey`], [`model::RunId`], …);
 //! - [`store`]: the [`store::Store`] trait over `SQLite` (default) and `PostgreSQL`;
+//! - [`results`]: streaming `JUnit` XML import and stable test identity;
 //! - [`logging`]: tracing set-up with secret redaction and compressed rolling files.
 
 pub mod config;
 mod error;
 pub mod logging;
 pub mod model;
+pub mod results;
 pub mod secrets;
 pub mod store;
 
