@@ -11,6 +11,7 @@
 //! - `2`: the command line itself was wrong (clap's usage errors).
 
 mod config_cmd;
+mod import_cmd;
 mod output;
 mod secrets_cmd;
 mod store_cmd;
@@ -73,6 +74,9 @@ enum Command {
     /// Migrate or inspect the store.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
+    /// Import test results into the store.
+    #[command(subcommand)]
+    Import(import_cmd::ImportCommand),
 }
 
 /// What every command gets: the environment snapshot and the global options.
@@ -183,6 +187,7 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
         Command::Config(cmd) => config_cmd::run(&ctx, cmd, out),
         Command::Secrets(cmd) => secrets_cmd::run(&ctx, cmd, out),
         Command::Store(cmd) => store_cmd::run(&ctx, cmd, out),
+        Command::Import(cmd) => import_cmd::run(&ctx, cmd, out),
     }
 }
 
