@@ -12,7 +12,9 @@ SUREFIRE = """\
 <testsuite name="com.acme.LoginTest" time="0.6" timestamp="2025-03-01T09:00:00">
   <testcase name="logsIn" classname="com.acme.LoginTest" time="0.1"/>
   <testcase name="rejects_PAY_12" classname="com.acme.LoginTest" time="0.2">
-    <flakyFailure message="expected 401" type="AssertionError"><stackTrace>at X</stackTrace></flakyFailure>
+    <flakyFailure message="expected 401" type="AssertionError">
+      <stackTrace>at X</stackTrace>
+    </flakyFailure>
   </testcase>
   <testcase name="locks" classname="com.acme.LoginTest" time="0.3">
     <failure message="still open">trace</failure>
