@@ -813,14 +813,15 @@ impl Import {
             // for a join with a `VALUES` list. `PostgreSQL`, with the fresh statistics of a large
             // first import, plans `IN (…)` as a sequential scan comparing every row with every
             // key (minutes at 100 000 tests), and a join with `VALUES` as a hash or index join.
-            for (table, key_col, system_col, extra) in [
+            for (table, key_col, id_col, system_col, extra) in [
                 (
                     "test_identities i JOIN test_cases c ON c.id = i.test_id",
                     "i.external_key",
+                    "i.test_id",
                     "i.system",
                     " AND i.valid_to IS NULL",
                 ),
-                ("test_cases c", "c.external_id", "c.source", ""),
+                ("test_cases c", "c.external_id", "c.id", "c.source", ""),
             ] {
                 let missing: Vec<&str> = keys
                     .iter()
@@ -831,7 +832,7 @@ impl Import {
                     let mut qb = QueryBuilder::<Db>::new("");
                     if BACKEND == Backend::Sqlite {
                         qb.push(format!(
-                            "SELECT {key_col}, c.id, c.ticket_keys FROM {table} \
+                            "SELECT {key_col}, {id_col}, c.ticket_keys FROM {table} \
                              WHERE {system_col} = "
                         ));
                         qb.push_bind(system.as_str());
@@ -850,7 +851,7 @@ impl Import {
                             list.push_unseparated(")");
                         }
                         qb.push(format!(
-                            ") SELECT {key_col}, c.id, c.ticket_keys FROM k JOIN {table} \
+                            ") SELECT {key_col}, {id_col}, c.ticket_keys FROM k JOIN {table} \
                              ON {key_col} = k.key{extra} WHERE {system_col} = "
                         ));
                         qb.push_bind(system.as_str());
