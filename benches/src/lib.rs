@@ -1,3 +1,4 @@
 //! Shared helpers for qapms benchmarks.
 
 pub mod config_gen;
+pub mod junit_gen;

@@ -13,7 +13,8 @@
 //! - [`logging`]: tracing set-up with secret redaction and compressed rolling files;
 //! - [`http`]: the one HTTP client (timeouts, auth, retries, rate limits, paging, metrics);
 //! - [`integrations`]: the `Integration` trait, capability traits and the Jira client;
-//! - [`patterns`]: log and failure templates, anomaly detection and flakiness scoring.
+//! - [`patterns`]: log and failure templates, anomaly detection and flakiness scoring;
+//! - [`results`]: streaming `JUnit` XML import and stable test identity.
 
 pub mod config;
 mod error;
@@ -22,6 +23,7 @@ pub mod integrations;
 pub mod logging;
 pub mod model;
 pub mod patterns;
+pub mod results;
 pub mod secrets;
 pub mod store;
 

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use qapms_core::ErrorKind;
 use qapms_core::model::{
-    IssueKey, PageRequest, Role, RunId, StatusCategory, TestCase, TestId, TestResult, TestRun,
-    TestSource, TestStatus, Ticket, TicketFilter, TimeEntry, TimeEntryFilter, TimeEntryId,
-    TimeSource, User, UserId, utc_now,
+    ExternalKey, ImportedAttempt, ImportedTest, IssueKey, PageRequest, Role, RunId, StatusCategory,
+    TestCase, TestId, TestResult, TestRun, TestSource, TestStatus, Ticket, TicketFilter, TimeEntry,
+    TimeEntryFilter, TimeEntryId, TimeSource, User, UserId, utc_now,
 };
 use qapms_core::store::{Backend, Store};
 
@@ -697,6 +697,183 @@ async fn foreign_keys_are_enforced_in_the_database(t: &TestStore) {
     assert!(db.is_foreign_key_violation(), "{err}");
 }
 
+// ---- Run imports and test identity ----------------------------------------------------------
+
+fn imported(
+    keys: &[(TestSource, &str)],
+    tickets: &[&str],
+    statuses: &[TestStatus],
+) -> ImportedTest {
+    ImportedTest {
+        keys: keys.iter().map(|(s, k)| ExternalKey::new(*s, *k)).collect(),
+        title: keys[0].1.to_owned(),
+        folder_path: None,
+        ticket_keys: tickets.iter().map(|k| key(k)).collect(),
+        attempts: statuses
+            .iter()
+            .map(|s| ImportedAttempt {
+                status: *s,
+                duration_ms: Some(5),
+                message: s.is_failure().then(|| "boom".to_owned()),
+            })
+            .collect(),
+    }
+}
+
+async fn run_import_resolves_identities_and_numbers_attempts(t: &TestStore) {
+    let s = t.store.as_ref();
+    // A test stored before, without identity rows: its own source and id still find it.
+    let known = TestCase {
+        external_id: "tests/test_a.py::test_known".to_owned(),
+        ..test_case(0)
+    };
+    s.upsert_test_cases(std::slice::from_ref(&known))
+        .await
+        .unwrap();
+
+    let r = run(at(0));
+    let mut import = s.begin_run_import(&r).await.unwrap();
+    let first = import
+        .add(&[
+            imported(
+                &[
+                    (TestSource::Pytest, "tests/test_a.py::test_known"),
+                    (TestSource::Junit, "tests.test_a::test_known"),
+                ],
+                &["OPS-9"],
+                &[TestStatus::Failed, TestStatus::Passed],
+            ),
+            imported(
+                &[(TestSource::Junit, "C::new")],
+                &["PAY-3"],
+                &[TestStatus::Passed],
+            ),
+        ])
+        .await
+        .unwrap();
+    assert_eq!((first.new_tests, first.results), (1, 3));
+    // The same new test again in a later batch (a Playwright retry): next attempt number.
+    let second = import
+        .add(&[imported(
+            &[(TestSource::Junit, "C::new")],
+            &[],
+            &[TestStatus::Failed],
+        )])
+        .await
+        .unwrap();
+    assert_eq!((second.new_tests, second.results), (0, 1));
+    import.finish(Some(at(3))).await.unwrap();
+
+    assert_eq!(s.run(&r.id).await.unwrap().finished_at, Some(at(3)));
+    let results = s.results_for_run(&r.id).await.unwrap();
+    assert_eq!(results.len(), 4);
+    let known_results: Vec<(u32, TestStatus)> = results
+        .iter()
+        .filter(|x| x.test_id == known.id)
+        .map(|x| (x.attempt, x.status))
+        .collect();
+    assert_eq!(
+        known_results,
+        [(1, TestStatus::Failed), (2, TestStatus::Passed)]
+    );
+
+    let new_id = s
+        .resolve_test(&ExternalKey::new(TestSource::Junit, "C::new"))
+        .await
+        .unwrap();
+    let new_attempts: Vec<u32> = results
+        .iter()
+        .filter(|x| x.test_id == new_id)
+        .map(|x| x.attempt)
+        .collect();
+    assert_eq!(new_attempts, [1, 2]);
+    assert_eq!(
+        s.resolve_test(&ExternalKey::new(
+            TestSource::Junit,
+            "tests.test_a::test_known"
+        ))
+        .await
+        .unwrap(),
+        known.id
+    );
+    // Ticket links merge into the stored test.
+    let stored = s.test_case(&known.id).await.unwrap();
+    assert_eq!(stored.ticket_keys, [key("PAY-1"), key("OPS-9")]);
+    assert_eq!(
+        s.test_case(&new_id).await.unwrap().ticket_keys,
+        [key("PAY-3")]
+    );
+    let identities = s.test_identities(&new_id).await.unwrap();
+    assert_eq!(identities.len(), 1);
+    assert_eq!(identities[0].valid_to, None);
+    assert_eq!(
+        kind(
+            s.resolve_test(&ExternalKey::new(TestSource::Junit, "nope"))
+                .await
+        ),
+        ErrorKind::NotFound
+    );
+}
+
+async fn a_dropped_or_failed_import_leaves_nothing(t: &TestStore) {
+    let s = t.store.as_ref();
+    let r = run(at(0));
+    let mut import = s.begin_run_import(&r).await.unwrap();
+    import
+        .add(&[imported(
+            &[(TestSource::Junit, "C::a")],
+            &[],
+            &[TestStatus::Passed],
+        )])
+        .await
+        .unwrap();
+    let bad = ImportedTest {
+        attempts: vec![],
+        ..imported(&[(TestSource::Junit, "C::b")], &[], &[])
+    };
+    assert_eq!(kind(import.add(&[bad]).await), ErrorKind::InvalidInput);
+    drop(import);
+    assert_eq!(kind(s.run(&r.id).await), ErrorKind::NotFound);
+    assert_eq!(
+        kind(
+            s.resolve_test(&ExternalKey::new(TestSource::Junit, "C::a"))
+                .await
+        ),
+        ErrorKind::NotFound
+    );
+    // The store is usable afterwards (the SQLite write lock was released).
+    let again = run(at(1));
+    let import = s.begin_run_import(&again).await.unwrap();
+    assert_eq!(
+        kind(import.finish(Some(at(-5))).await),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(kind(s.run(&again.id).await), ErrorKind::NotFound);
+}
+
+async fn a_large_import_in_batches(t: &TestStore) {
+    let s = t.store.as_ref();
+    let r = run(at(0));
+    let mut import = s.begin_run_import(&r).await.unwrap();
+    for batch in 0..3 {
+        let tests: Vec<ImportedTest> = (0..2500)
+            .map(|i| {
+                let name = format!("pkg.Class{}::test_{i}", batch % 2);
+                imported(
+                    &[(TestSource::Junit, name.as_str())],
+                    &[],
+                    &[TestStatus::Passed],
+                )
+            })
+            .collect();
+        import.add(&tests).await.unwrap();
+    }
+    import.finish(None).await.unwrap();
+    let results = s.results_for_run(&r.id).await.unwrap();
+    assert_eq!(results.len(), 7500);
+    assert_eq!(results.iter().filter(|x| x.attempt == 2).count(), 2500);
+}
+
 // ---- Integration state ------------------------------------------------------------------------
 
 async fn cursors_round_trip(t: &TestStore) {
@@ -744,4 +921,7 @@ for_each_backend!(
     time_entries_are_append_only_in_the_database,
     foreign_keys_are_enforced_in_the_database,
     cursors_round_trip,
+    run_import_resolves_identities_and_numbers_attempts,
+    a_dropped_or_failed_import_leaves_nothing,
+    a_large_import_in_batches,
 );

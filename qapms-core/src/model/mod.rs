@@ -50,6 +50,7 @@ macro_rules! text_enum {
     };
 }
 
+mod identity;
 mod ids;
 mod page;
 mod test;
@@ -57,6 +58,7 @@ mod ticket;
 mod time;
 mod user;
 
+pub use identity::{ExternalKey, ImportBatchOutcome, ImportedAttempt, ImportedTest, TestIdentity};
 pub use ids::{IssueKey, PatternId, RunId, TestId, TimeEntryId, UserId, WorkflowId};
 pub use page::{Page, PageRequest};
 pub use test::{TestCase, TestResult, TestRun, TestSource, TestStatus};

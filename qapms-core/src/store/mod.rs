@@ -40,9 +40,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
+use chrono::{DateTime, Utc};
+
 use crate::model::{
-    IssueKey, Page, RunId, TestCase, TestId, TestResult, TestRun, Ticket, TicketFilter, TimeEntry,
-    TimeEntryFilter, TimeEntryId, User, UserId,
+    ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, RunId, TestCase, TestId,
+    TestIdentity, TestResult, TestRun, Ticket, TicketFilter, TimeEntry, TimeEntryFilter,
+    TimeEntryId, User, UserId,
 };
 use crate::{Error, Result};
 
@@ -266,6 +269,25 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The latest results of one test, newest run first (and last attempt first within a run).
     async fn results_for_test(&self, id: &TestId, limit: u32) -> Result<Vec<TestResult>>;
 
+    // ---- Imports and test identity ----------------------------------------------------------
+
+    /// Starts importing a run of unknown size: stores `run` in a new transaction and returns the
+    /// writer that adds its tests batch by batch, so an importer never holds a whole report in
+    /// memory. Nothing is visible to other callers until [`RunImport::finish`]; dropping the
+    /// writer unfinished (an error, a cancelled task) rolls the run and every test it created
+    /// back, so a failed import leaves no partial run.
+    ///
+    /// On `SQLite` the writer holds the database's write lock until it is finished or dropped.
+    async fn begin_run_import(&self, run: &TestRun) -> Result<Box<dyn RunImport>>;
+
+    /// The test an external key currently names; [`ErrorKind::NotFound`] if none.
+    ///
+    /// [`ErrorKind::NotFound`]: crate::ErrorKind::NotFound
+    async fn resolve_test(&self, key: &ExternalKey) -> Result<TestId>;
+
+    /// Every key a test is or was known by, oldest first (closed rows are rename history).
+    async fn test_identities(&self, id: &TestId) -> Result<Vec<TestIdentity>>;
+
     // ---- Time -------------------------------------------------------------------------------
 
     /// Appends a time entry. Entries are never changed or deleted: to correct one, append a new
@@ -285,4 +307,21 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn cursor(&self, integration: &str, name: &str) -> Result<Option<String>>;
 
     async fn set_cursor(&self, integration: &str, name: &str, value: &str) -> Result<()>;
+}
+
+/// An import in progress: one open transaction, from [`Store::begin_run_import`].
+///
+/// Each [`add`](RunImport::add) resolves the batch's tests through the identity map (any of a
+/// test's keys finds it; unknown tests are created with every key they carry), merges linked
+/// ticket keys into the stored test, and writes one result per attempt. Attempts are numbered
+/// per test across the whole import, so a test reported again in a later batch or file (a
+/// Playwright retry) gets the next attempt number.
+#[async_trait]
+pub trait RunImport: Send + fmt::Debug {
+    /// Adds a batch of tests with their attempts. A bad test (no key, no attempt) fails the
+    /// call; the import should then be dropped, which rolls it back.
+    async fn add(&mut self, tests: &[ImportedTest]) -> Result<ImportBatchOutcome>;
+
+    /// Sets the run's finish time (if given) and commits everything.
+    async fn finish(self: Box<Self>, finished_at: Option<DateTime<Utc>>) -> Result<()>;
 }

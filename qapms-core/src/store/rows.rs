@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::time::DbTime;
 use crate::model::{
-    IssueKey, PatternId, RunId, TestCase, TestId, TestResult, TestRun, Ticket, TimeEntry,
-    TimeEntryId, User, UserId, WorkflowId,
+    ExternalKey, IssueKey, PatternId, RunId, TestCase, TestId, TestIdentity, TestResult, TestRun,
+    Ticket, TimeEntry, TimeEntryId, User, UserId, WorkflowId,
 };
 use crate::{Error, Result};
 
@@ -234,4 +234,29 @@ impl TryFrom<TimeEntryRow> for TimeEntry {
 /// Converts a batch of rows, failing on the first bad one.
 pub(super) fn convert<R, T: TryFrom<R, Error = Error>>(rows: Vec<R>) -> Result<Vec<T>> {
     rows.into_iter().map(T::try_from).collect()
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct TestIdentityRow {
+    test_id: Uuid,
+    system: String,
+    external_key: String,
+    valid_from: DbTime,
+    valid_to: Option<DbTime>,
+}
+
+impl TryFrom<TestIdentityRow> for TestIdentity {
+    type Error = Error;
+
+    fn try_from(row: TestIdentityRow) -> Result<Self> {
+        Ok(Self {
+            test_id: TestId::from_uuid(row.test_id),
+            key: ExternalKey::new(
+                parse(&row.system, "test_identities.system")?,
+                row.external_key,
+            ),
+            valid_from: row.valid_from.into(),
+            valid_to: row.valid_to.map(Into::into),
+        })
+    }
 }

@@ -9,23 +9,26 @@
 //! Batches use multi-row `INSERT`s in chunks that stay under both backends' limits on bound
 //! parameters (`SQLite` 32 766, `PostgreSQL` 65 535), inside one transaction per call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, QueryBuilder};
+use uuid::Uuid;
 
 use super::{BACKEND, BEGIN_WRITE, Db, ThisStore};
 use crate::model::{
-    IssueKey, Page, RunId, TestCase, TestId, TestResult, TestRun, Ticket, TicketFilter, TimeEntry,
+    ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, RunId, TestCase, TestId,
+    TestIdentity, TestResult, TestRun, TestSource, Ticket, TicketFilter, TimeEntry,
     TimeEntryFilter, TimeEntryId, User, UserId, utc_now,
 };
 use crate::store::error::{db_error, is_unique_violation};
 use crate::store::rows::{
-    ResultRow, RunRow, TestCaseRow, TicketRow, TimeEntryRow, UserRow, convert,
+    ResultRow, RunRow, TestCaseRow, TestIdentityRow, TicketRow, TimeEntryRow, UserRow, convert,
 };
 use crate::store::time::DbTime;
-use crate::store::{Backend, Store, StoreInfo};
+use crate::store::{Backend, RunImport, Store, StoreInfo};
 use crate::{Error, ErrorKind, Result};
 
 type Tx = sqlx::Transaction<'static, Db>;
@@ -51,6 +54,9 @@ pub(super) const TABLES: &[&str] = &[
 
 /// Rows per multi-row `INSERT`: at most 16 columns × 1000 rows = 16 000 parameters.
 const CHUNK_ROWS: usize = 1000;
+
+/// Keys per identity lookup (`external_key IN (…)`), one bound parameter each.
+const LOOKUP_KEYS: usize = 4000;
 
 const USER_COLUMNS: &str = "id, name, email, role, disabled, created_at, updated_at";
 const TICKET_COLUMNS: &str = "key, summary, status, status_category, issue_type, priority, \
@@ -564,6 +570,74 @@ impl Store for ThisStore {
         convert(rows)
     }
 
+    // ---- Imports and test identity ----------------------------------------------------------
+
+    async fn begin_run_import(&self, run: &TestRun) -> Result<Box<dyn RunImport>> {
+        not_empty(&run.name, "a run name")?;
+        let mut tx = self.begin_write("test run").await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO test_runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        )))
+        .bind(run.id.as_uuid())
+        .bind(run.source.as_str())
+        .bind(&run.name)
+        .bind(DbTime(run.started_at))
+        .bind(run.finished_at.map(DbTime))
+        .bind(&run.environment)
+        .bind(&run.revision)
+        .bind(&run.url)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error("test run", e).with_context("run", run.id.to_string()))?;
+        Ok(Box::new(Import {
+            tx,
+            run: run.id,
+            started_at: run.started_at,
+            attempts: HashMap::new(),
+            now: DbTime(utc_now()),
+        }))
+    }
+
+    async fn resolve_test(&self, key: &ExternalKey) -> Result<TestId> {
+        let found: Option<Uuid> = sqlx::query_scalar(
+            "SELECT test_id FROM test_identities \
+             WHERE system = $1 AND external_key = $2 AND valid_to IS NULL",
+        )
+        .bind(key.system.as_str())
+        .bind(&key.key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error("test identity", e))?;
+        let found = match found {
+            Some(id) => Some(id),
+            // A test stored through `upsert_test_cases` has no identity rows yet; its own
+            // source and external id still name it.
+            None => sqlx::query_scalar(
+                "SELECT id FROM test_cases WHERE source = $1 AND external_id = $2",
+            )
+            .bind(key.system.as_str())
+            .bind(&key.key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_error("test case", e))?,
+        };
+        found.map(TestId::from_uuid).ok_or_else(|| {
+            Error::not_found("no test is known by this key").with_context("key", key.to_string())
+        })
+    }
+
+    async fn test_identities(&self, id: &TestId) -> Result<Vec<TestIdentity>> {
+        let rows: Vec<TestIdentityRow> = sqlx::query_as(
+            "SELECT test_id, system, external_key, valid_from, valid_to FROM test_identities \
+             WHERE test_id = $1 ORDER BY valid_from, id",
+        )
+        .bind(id.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("test identity", e))?;
+        convert(rows)
+    }
+
     // ---- Time -------------------------------------------------------------------------------
 
     async fn append_time_entry(&self, entry: &TimeEntry) -> Result<()> {
@@ -655,5 +729,313 @@ impl Store for ThisStore {
         .await
         .map_err(|e| db_error("cursor", e).with_context("integration", integration))?;
         Ok(())
+    }
+}
+
+// ---- Run imports ------------------------------------------------------------------------------
+
+/// An import in progress ([`RunImport`]): the open transaction, and the attempt count of every
+/// test seen so far in the run (a few dozen bytes per test, whatever the report's size).
+struct Import {
+    tx: Tx,
+    run: RunId,
+    started_at: DateTime<Utc>,
+    attempts: HashMap<TestId, u32>,
+    now: DbTime,
+}
+
+impl std::fmt::Debug for Import {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Import")
+            .field("backend", &BACKEND)
+            .field("run", &self.run)
+            .field("tests", &self.attempts.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Current keys per system, as the batch being added sees them.
+type KnownKeys = HashMap<TestSource, HashMap<String, TestId>>;
+
+/// One result row of an import, checked and ready to bind.
+struct ImportRow<'a> {
+    test_id: TestId,
+    attempt: i32,
+    status: &'static str,
+    duration_ms: Option<i64>,
+    message: Option<&'a str>,
+}
+
+fn check_imported(tests: &[ImportedTest]) -> Result<()> {
+    for (i, test) in tests.iter().enumerate() {
+        let bad = |why: &str| {
+            Error::invalid_input(why.to_owned())
+                .with_context("test", test.title.clone())
+                .with_context("index", i.to_string())
+        };
+        if test.keys.is_empty() {
+            return Err(bad("an imported test has no key"));
+        }
+        if test.keys.iter().any(|k| k.key.trim().is_empty()) {
+            return Err(bad("an imported test has an empty key"));
+        }
+        if test.attempts.is_empty() {
+            return Err(bad("an imported test has no attempt"));
+        }
+    }
+    Ok(())
+}
+
+impl Import {
+    /// Finds the tests the batch's keys already name: through the identity map first, then
+    /// through `test_cases` (tests stored by `upsert_test_cases` have no identity rows). Returns
+    /// the current keys and the stored ticket keys of every test found.
+    async fn resolve(
+        &mut self,
+        tests: &[ImportedTest],
+    ) -> Result<(KnownKeys, HashMap<TestId, Vec<String>>)> {
+        let mut wanted: HashMap<TestSource, HashSet<&str>> = HashMap::new();
+        for test in tests {
+            for key in &test.keys {
+                wanted
+                    .entry(key.system)
+                    .or_default()
+                    .insert(key.key.as_str());
+            }
+        }
+        let mut known: KnownKeys = HashMap::new();
+        let mut tickets: HashMap<TestId, Vec<String>> = HashMap::new();
+        for (system, keys) in wanted {
+            let keys: Vec<&str> = keys.into_iter().collect();
+            let by_system = known.entry(system).or_default();
+            // How the keys are matched depends on the planner. `SQLite` turns `IN (…)` into a
+            // temporary index and probes the table's index per key, but would scan the table
+            // for a join with a `VALUES` list. `PostgreSQL`, with the fresh statistics of a large
+            // first import, plans `IN (…)` as a sequential scan comparing every row with every
+            // key (minutes at 100 000 tests), and a join with `VALUES` as a hash or index join.
+            for (table, key_col, id_col, system_col, extra) in [
+                (
+                    "test_identities i JOIN test_cases c ON c.id = i.test_id",
+                    "i.external_key",
+                    "i.test_id",
+                    "i.system",
+                    " AND i.valid_to IS NULL",
+                ),
+                ("test_cases c", "c.external_id", "c.id", "c.source", ""),
+            ] {
+                let missing: Vec<&str> = keys
+                    .iter()
+                    .copied()
+                    .filter(|k| !by_system.contains_key(*k))
+                    .collect();
+                for chunk in missing.chunks(LOOKUP_KEYS) {
+                    let mut qb = QueryBuilder::<Db>::new("");
+                    if BACKEND == Backend::Sqlite {
+                        qb.push(format!(
+                            "SELECT {key_col}, {id_col}, c.ticket_keys FROM {table} \
+                             WHERE {system_col} = "
+                        ));
+                        qb.push_bind(system.as_str());
+                        qb.push(format!("{extra} AND {key_col} IN ("));
+                        let mut list = qb.separated(", ");
+                        for key in chunk {
+                            list.push_bind(*key);
+                        }
+                        qb.push(")");
+                    } else {
+                        qb.push("WITH k (key) AS (VALUES ");
+                        let mut list = qb.separated(", ");
+                        for key in chunk {
+                            list.push("(");
+                            list.push_bind_unseparated(*key);
+                            list.push_unseparated(")");
+                        }
+                        qb.push(format!(
+                            ") SELECT {key_col}, {id_col}, c.ticket_keys FROM k JOIN {table} \
+                             ON {key_col} = k.key{extra} WHERE {system_col} = "
+                        ));
+                        qb.push_bind(system.as_str());
+                    }
+                    let rows: Vec<(String, Uuid, Json<Vec<String>>)> = qb
+                        .build_query_as()
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(|e| db_error("test identity", e))?;
+                    for (key, id, ticket_keys) in rows {
+                        let id = TestId::from_uuid(id);
+                        by_system.insert(key, id);
+                        tickets.entry(id).or_insert(ticket_keys.0);
+                    }
+                }
+            }
+        }
+        Ok((known, tickets))
+    }
+}
+
+#[async_trait]
+impl RunImport for Import {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "resolve, then the four writes in order; splitting hides the order"
+    )]
+    async fn add(&mut self, tests: &[ImportedTest]) -> Result<ImportBatchOutcome> {
+        if tests.is_empty() {
+            return Ok(ImportBatchOutcome::default());
+        }
+        check_imported(tests)?;
+        let (mut known, mut tickets) = self.resolve(tests).await?;
+
+        let mut new_cases: Vec<(TestId, &ImportedTest)> = Vec::new();
+        let mut new_keys: Vec<(TestId, &ExternalKey)> = Vec::new();
+        let mut changed_tickets: Vec<TestId> = Vec::new();
+        let mut rows: Vec<ImportRow<'_>> = Vec::new();
+        for test in tests {
+            let found = test.keys.iter().find_map(|k| {
+                known
+                    .get(&k.system)
+                    .and_then(|m| m.get(k.key.as_str()))
+                    .copied()
+            });
+            let id = found.unwrap_or_else(|| {
+                let id = TestId::new();
+                new_cases.push((id, test));
+                tickets.insert(id, Vec::new());
+                id
+            });
+            for key in &test.keys {
+                let by_system = known.entry(key.system).or_default();
+                if !by_system.contains_key(key.key.as_str()) {
+                    by_system.insert(key.key.clone(), id);
+                    new_keys.push((id, key));
+                }
+            }
+            let linked = tickets.entry(id).or_default();
+            let mut grew = false;
+            for key in &test.ticket_keys {
+                if !linked.iter().any(|k| k == key.as_str()) {
+                    linked.push(key.as_str().to_owned());
+                    grew = true;
+                }
+            }
+            if grew && found.is_some() && !changed_tickets.contains(&id) {
+                changed_tickets.push(id);
+            }
+            let next = self.attempts.entry(id).or_insert(0);
+            for attempt in &test.attempts {
+                *next = next.checked_add(1).ok_or_else(|| {
+                    Error::invalid_input("a test has too many attempts in one run")
+                })?;
+                rows.push(ImportRow {
+                    test_id: id,
+                    attempt: i32::try_from(*next).map_err(|_| {
+                        Error::invalid_input("a test has too many attempts in one run")
+                            .with_context("test", test.title.clone())
+                    })?,
+                    status: attempt.status.as_str(),
+                    duration_ms: attempt
+                        .duration_ms
+                        .map(|d| to_i64(d, "duration_ms"))
+                        .transpose()?,
+                    message: attempt.message.as_deref(),
+                });
+            }
+        }
+
+        let now = self.now;
+        for chunk in new_cases.chunks(CHUNK_ROWS) {
+            let mut qb = QueryBuilder::<Db>::new(format!(
+                "INSERT INTO test_cases ({TEST_CASE_COLUMNS}, created_at, updated_at) "
+            ));
+            qb.push_values(chunk, |mut row, (id, test)| {
+                // `check_imported` made sure every test has a key.
+                let canonical = &test.keys[0];
+                let linked = tickets.get(id).cloned().unwrap_or_default();
+                row.push_bind(id.as_uuid())
+                    .push_bind(canonical.system.as_str())
+                    .push_bind(canonical.key.clone())
+                    .push_bind(test.title.clone())
+                    .push_bind(test.folder_path.clone())
+                    .push_bind(Json(Vec::<String>::new()))
+                    .push_bind(Json(linked))
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            qb.build().execute(&mut *self.tx).await.map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::new(
+                        ErrorKind::Conflict,
+                        "an imported test's key belongs to another stored test",
+                    )
+                    .with_source(e)
+                } else {
+                    db_error("test case", e)
+                }
+            })?;
+        }
+        for chunk in new_keys.chunks(CHUNK_ROWS) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "INSERT INTO test_identities (id, test_id, system, external_key, valid_from) ",
+            );
+            qb.push_values(chunk, |mut row, (id, key)| {
+                row.push_bind(Uuid::now_v7())
+                    .push_bind(id.as_uuid())
+                    .push_bind(key.system.as_str())
+                    .push_bind(key.key.clone())
+                    .push_bind(now);
+            });
+            qb.build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(|e| db_error("test identity", e))?;
+        }
+        for id in &changed_tickets {
+            let linked = tickets.get(id).cloned().unwrap_or_default();
+            sqlx::query("UPDATE test_cases SET ticket_keys = $2, updated_at = $3 WHERE id = $1")
+                .bind(id.as_uuid())
+                .bind(Json(linked))
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(|e| db_error("test case", e))?;
+        }
+        let run = self.run.as_uuid();
+        for chunk in rows.chunks(CHUNK_ROWS) {
+            let mut qb =
+                QueryBuilder::<Db>::new(format!("INSERT INTO test_results ({RESULT_COLUMNS}) "));
+            qb.push_values(chunk, |mut row, r| {
+                row.push_bind(run)
+                    .push_bind(r.test_id.as_uuid())
+                    .push_bind(r.attempt)
+                    .push_bind(r.status)
+                    .push_bind(r.duration_ms)
+                    .push_bind(r.message)
+                    .push_bind(None::<String>)
+                    .push_bind(None::<Uuid>);
+            });
+            qb.build().execute(&mut *self.tx).await.map_err(|e| {
+                db_error("test result", e).with_context("run", self.run.to_string())
+            })?;
+        }
+        Ok(ImportBatchOutcome {
+            new_tests: new_cases.len() as u64,
+            results: rows.len() as u64,
+        })
+    }
+
+    async fn finish(mut self: Box<Self>, finished_at: Option<DateTime<Utc>>) -> Result<()> {
+        if let Some(finished) = finished_at {
+            if finished < self.started_at {
+                return Err(Error::invalid_input("a run cannot finish before it starts")
+                    .with_context("run", self.run.to_string()));
+            }
+            sqlx::query("UPDATE test_runs SET finished_at = $2 WHERE id = $1")
+                .bind(self.run.as_uuid())
+                .bind(DbTime(finished))
+                .execute(&mut *self.tx)
+                .await
+                .map_err(|e| db_error("test run", e))?;
+        }
+        commit(self.tx, "test run").await
     }
 }

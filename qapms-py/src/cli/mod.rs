@@ -11,6 +11,7 @@
 //! - `2`: the command line itself was wrong (clap's usage errors).
 
 mod config_cmd;
+mod import_cmd;
 mod output;
 mod patterns_cmd;
 mod secrets_cmd;
@@ -75,6 +76,9 @@ enum Command {
     /// Detect patterns: mine log and failure-message templates.
     #[command(subcommand)]
     Patterns(patterns_cmd::PatternsCommand),
+    /// Import test results into the store.
+    #[command(subcommand)]
+    Import(import_cmd::ImportCommand),
 }
 
 /// What every command gets: the environment snapshot and the global options.
@@ -183,6 +187,7 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
         Command::Secrets(cmd) => secrets_cmd::run(&ctx, cmd, out),
         Command::Store(cmd) => store_cmd::run(&ctx, cmd, out),
         Command::Patterns(cmd) => patterns_cmd::run(cmd, out),
+        Command::Import(cmd) => import_cmd::run(&ctx, cmd, out),
     }
 }
 

@@ -1,0 +1,385 @@
+//! Test results: `JUnit` XML import and stable test identity.
+//!
+//! [`import_junit`] streams one or more `JUnit` XML files into the store as **one run**:
+//! - [`junit`] reads each file a test case at a time (bounded memory, hostile input rejected);
+//! - [`identity`] gives each test case its keys and its linked Jira keys;
+//! - the store's [`RunImport`](crate::store::RunImport) writes batches inside one transaction,
+//!   resolving each test through the identity map and numbering every attempt, retries
+//!   included.
+//!
+//! Any failure (an unreadable file, malformed XML on line 90 210 of the third file, a store
+//! error) drops the transaction: the store is left exactly as it was, with no partial run.
+//! Errors name the file and the line, counted from the byte offset of the failure.
+//!
+//! Memory: one XML event (capped by [`Limits`]), one batch of parsed tests, and a few dozen
+//! bytes per distinct test for attempt numbering and the summary counts.
+//!
+//! File reads are blocking; they are short (one buffer at a time), but a server should run an
+//! import on a blocking-friendly task.
+
+pub mod identity;
+pub mod junit;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::hash::{BuildHasher, RandomState};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+
+use crate::model::{
+    ImportedAttempt, ImportedTest, RunId, TestRun, TestSource, TestStatus, utc_now,
+};
+use crate::store::Store;
+use crate::{Error, Result};
+
+pub use identity::LinkRules;
+pub use junit::{JunitCase, JunitReader, Limits, ParseError, ReportHeader};
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The run's name; by default the report's root `name`, else the first file's stem.
+    pub run_name: Option<String>,
+    pub environment: Option<String>,
+    /// The build number or revision tested.
+    pub revision: Option<String>,
+    pub links: LinkRules,
+    pub limits: Limits,
+    /// Tests per store batch.
+    pub batch_size: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            run_name: None,
+            environment: None,
+            revision: None,
+            links: LinkRules::default(),
+            limits: Limits::default(),
+            batch_size: 4000,
+        }
+    }
+}
+
+/// What an import stored. Test counts are by each test's last attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSummary {
+    pub run_id: RunId,
+    pub run_name: String,
+    pub files: u64,
+    /// Distinct tests.
+    pub tests: u64,
+    /// Result rows: every attempt of every test.
+    pub attempts: u64,
+    pub passed: u64,
+    /// Failed or errored on their last attempt.
+    pub failed: u64,
+    pub skipped: u64,
+    /// Tests with more than one attempt.
+    pub retried: u64,
+    /// Tests the store had never seen.
+    pub new_tests: u64,
+}
+
+/// Progress of a running import, reported after each batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportProgress {
+    /// The file being read, from 1.
+    pub file: u64,
+    pub files: u64,
+    /// Test cases read so far, over all files.
+    pub test_cases: u64,
+}
+
+/// Imports `JUnit` XML files as one run; see the module notes.
+pub async fn import_junit(
+    store: &dyn Store,
+    paths: &[PathBuf],
+    options: &ImportOptions,
+) -> Result<ImportSummary> {
+    import_junit_with_progress(store, paths, options, &mut |_| {}).await
+}
+
+/// [`import_junit`], calling `progress` after every batch.
+pub async fn import_junit_with_progress(
+    store: &dyn Store,
+    paths: &[PathBuf],
+    options: &ImportOptions,
+    progress: &mut (dyn FnMut(&ImportProgress) + Send),
+) -> Result<ImportSummary> {
+    if paths.is_empty() {
+        return Err(Error::invalid_input("no JUnit XML file to import"));
+    }
+    // Open every file before touching the store, so a typo in the last path costs nothing.
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let file = File::open(path)
+            .map_err(|e| Error::from(e).with_context("file", path.display().to_string()))?;
+        files.push((path, file));
+    }
+    let batch_size = options.batch_size.max(1);
+    let mut readers = files.into_iter().map(|(path, file)| {
+        (
+            path,
+            JunitReader::new(BufReader::with_capacity(256 << 10, file), options.limits),
+        )
+    });
+    let Some((first_path, mut first)) = readers.next() else {
+        return Err(Error::invalid_input("no JUnit XML file to import"));
+    };
+    let header = first.header().map_err(|e| located(first_path, &e))?;
+    let started_at = header
+        .timestamp
+        .as_deref()
+        .and_then(parse_timestamp)
+        .unwrap_or_else(utc_now);
+    let run_name = options
+        .run_name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| header.name.clone().filter(|n| !n.trim().is_empty()))
+        .unwrap_or_else(|| {
+            first_path
+                .file_stem()
+                .map_or_else(|| "junit".to_owned(), |s| s.to_string_lossy().into_owned())
+        });
+    let run = TestRun {
+        id: RunId::new(),
+        source: TestSource::Junit,
+        name: run_name.clone(),
+        started_at,
+        finished_at: None,
+        environment: options.environment.clone(),
+        revision: options.revision.clone(),
+        url: None,
+    };
+    let mut import = store.begin_run_import(&run).await?;
+    let mut finished_at = end_of(&header);
+
+    let mut tally = Tally::default();
+    let mut batch: Vec<ImportedTest> = Vec::with_capacity(batch_size);
+    let file_count = paths.len() as u64;
+    let mut current = Some((first_path, first));
+    let mut file_no = 0u64;
+    while let Some((path, mut reader)) = current.take().or_else(|| readers.next()) {
+        file_no += 1;
+        if file_no > 1 {
+            let header = reader.header().map_err(|e| located(path, &e))?;
+            finished_at = finished_at.max(end_of(&header));
+        }
+        while let Some(case) = reader.next_case().map_err(|e| located(path, &e))? {
+            let test = to_imported(case, &options.links);
+            tally.add(&test);
+            batch.push(test);
+            if batch.len() >= batch_size {
+                tally.new_tests += import.add(&batch).await?.new_tests;
+                batch.clear();
+                progress(&ImportProgress {
+                    file: file_no,
+                    files: file_count,
+                    test_cases: tally.cases,
+                });
+            }
+        }
+    }
+    tally.new_tests += import.add(&batch).await?.new_tests;
+    progress(&ImportProgress {
+        file: file_count,
+        files: file_count,
+        test_cases: tally.cases,
+    });
+    import
+        .finish(finished_at.filter(|f| *f >= started_at))
+        .await?;
+    let summary = tally.summary(run.id, run_name, file_count);
+    tracing::info!(
+        run = %summary.run_id,
+        tests = summary.tests,
+        attempts = summary.attempts,
+        "JUnit import stored"
+    );
+    Ok(summary)
+}
+
+/// Parses a whole report held in memory: for tests, fuzzing and small inputs. Errors name
+/// `line N`.
+pub fn parse_junit(bytes: &[u8], limits: Limits) -> Result<Vec<JunitCase>> {
+    let at_line = |e: &ParseError| {
+        let line = line_at(bytes, e.offset);
+        Error::invalid_input(format!("line {line}: {}", e.message))
+    };
+    let mut reader = JunitReader::new(bytes, limits);
+    reader.header().map_err(|e| at_line(&e))?;
+    let mut out = Vec::new();
+    while let Some(case) = reader.next_case().map_err(|e| at_line(&e))? {
+        out.push(case);
+    }
+    Ok(out)
+}
+
+/// Turns a parsed test case into what the store imports.
+pub fn to_imported(case: JunitCase, links: &LinkRules) -> ImportedTest {
+    let keys = identity::keys_for(&case);
+    let ticket_keys = identity::ticket_keys(&case, links);
+    let folder_path = case.file.clone().or_else(|| case.classname.clone());
+    ImportedTest {
+        keys,
+        title: case.name,
+        folder_path,
+        ticket_keys,
+        attempts: case
+            .attempts
+            .into_iter()
+            .map(|a| ImportedAttempt {
+                status: a.status,
+                duration_ms: a.duration_ms,
+                message: a.message,
+            })
+            .collect(),
+    }
+}
+
+/// The error for a parse failure in a file, as `path:line: message`.
+fn located(path: &Path, err: &ParseError) -> Error {
+    let line = File::open(path)
+        .ok()
+        .and_then(|f| line_in(BufReader::new(f), err.offset).ok())
+        .unwrap_or(0);
+    // The message is already `file:line: …`; context pairs would repeat it.
+    Error::invalid_input(format!("{}:{line}: {}", path.display(), err.message))
+}
+
+/// The 1-based line of a byte offset in a buffer.
+#[expect(
+    clippy::naive_bytecount,
+    reason = "runs once, on an error; not worth a dependency"
+)]
+fn line_at(bytes: &[u8], offset: u64) -> u64 {
+    let end = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    1 + bytes[..end].iter().filter(|b| **b == b'\n').count() as u64
+}
+
+/// The 1-based line of a byte offset in a stream, reading only up to it.
+#[expect(
+    clippy::naive_bytecount,
+    reason = "runs once, on an error; not worth a dependency"
+)]
+fn line_in(mut input: impl BufRead, offset: u64) -> std::io::Result<u64> {
+    let mut left = offset;
+    let mut line = 1u64;
+    let mut chunk = vec![0u8; 64 << 10];
+    while left > 0 {
+        let want = usize::try_from(left).unwrap_or(usize::MAX).min(chunk.len());
+        let got = input.read(&mut chunk[..want])?;
+        if got == 0 {
+            break;
+        }
+        line += chunk[..got].iter().filter(|b| **b == b'\n').count() as u64;
+        left -= got as u64;
+    }
+    Ok(line)
+}
+
+/// Report timestamps: RFC 3339, or ISO 8601 without a zone (surefire, pytest), read as UTC.
+fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"))
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+fn end_of(header: &ReportHeader) -> Option<DateTime<Utc>> {
+    let start = parse_timestamp(header.timestamp.as_deref()?)?;
+    let micros = (header.time_secs? * 1e6).round();
+    (micros < 1e15).then(|| start + chrono::Duration::microseconds(micros as i64))
+}
+
+/// Summary counts, kept per test as a 64-bit hash of its canonical key: a test reported again
+/// (a Playwright retry, another file) is counted once.
+#[derive(Debug, Default)]
+struct Tally {
+    hasher: RandomState,
+    tests: HashMap<u64, (u32, TestStatus)>,
+    cases: u64,
+    attempts: u64,
+    new_tests: u64,
+}
+
+impl Tally {
+    fn add(&mut self, test: &ImportedTest) {
+        self.cases += 1;
+        self.attempts += test.attempts.len() as u64;
+        let Some(last) = test.attempts.last() else {
+            return;
+        };
+        let key = test
+            .keys
+            .first()
+            .map(|k| self.hasher.hash_one(k))
+            .unwrap_or_default();
+        let entry = self.tests.entry(key).or_insert((0, last.status));
+        entry.0 = entry.0.saturating_add(test.attempts.len() as u32);
+        entry.1 = last.status;
+    }
+
+    fn summary(&self, run_id: RunId, run_name: String, files: u64) -> ImportSummary {
+        let mut summary = ImportSummary {
+            run_id,
+            run_name,
+            files,
+            tests: self.tests.len() as u64,
+            attempts: self.attempts,
+            passed: 0,
+            failed: 0,
+            skipped: 0,
+            retried: 0,
+            new_tests: self.new_tests,
+        };
+        for (attempts, status) in self.tests.values() {
+            match status {
+                TestStatus::Passed | TestStatus::ExpectedFailure => summary.passed += 1,
+                TestStatus::Skipped | TestStatus::Blocked => summary.skipped += 1,
+                TestStatus::Failed | TestStatus::Error | TestStatus::UnexpectedPass => {
+                    summary.failed += 1;
+                }
+            }
+            if *attempts > 1 {
+                summary.retried += 1;
+            }
+        }
+        summary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_counted_from_byte_offsets() {
+        let text = b"a\nb\nc";
+        assert_eq!(line_at(text, 0), 1);
+        assert_eq!(line_at(text, 2), 2);
+        assert_eq!(line_at(text, 99), 3);
+        assert_eq!(line_in(&text[..], 4).unwrap(), 3);
+    }
+
+    #[test]
+    fn timestamps_with_and_without_a_zone() {
+        assert!(parse_timestamp("2024-05-01T10:00:00.123").is_some());
+        assert!(parse_timestamp("2024-05-01T10:00:00+02:00").is_some());
+        assert!(parse_timestamp("yesterday").is_none());
+    }
+}
