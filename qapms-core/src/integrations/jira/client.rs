@@ -139,7 +139,7 @@ impl Jira {
     /// ```no_run
     /// # async fn run(jira: qapms_core::integrations::jira::Jira) -> qapms_core::Result<()> {
     /// let me = jira.myself().await?;
-    /// println!("{:?}", me.display_name);
+    /// tracing::info!("{:?}", me.display_name);
     /// # Ok(()) }
     /// ```
     pub async fn myself(&self) -> Result<User> {
@@ -151,7 +151,7 @@ impl Jira {
     /// ```no_run
     /// # async fn run(jira: qapms_core::integrations::jira::Jira) -> qapms_core::Result<()> {
     /// let info = jira.server_info().await?;
-    /// println!("{}", info.version);
+    /// tracing::info!("{}", info.version);
     /// # Ok(()) }
     /// ```
     pub async fn server_info(&self) -> Result<ServerInfo> {
@@ -173,7 +173,7 @@ impl Jira {
     /// ```no_run
     /// # async fn run(jira: qapms_core::integrations::jira::Jira) -> qapms_core::Result<()> {
     /// for project in jira.projects().await? {
-    ///     println!("{} {}", project.key, project.name);
+    ///     tracing::info!("{} {}", project.key, project.name);
     /// }
     /// # Ok(()) }
     /// ```
@@ -223,7 +223,7 @@ impl Jira {
     /// ```no_run
     /// # async fn run(jira: qapms_core::integrations::jira::Jira) -> qapms_core::Result<()> {
     /// let meta = jira.attachment("10000").await?;
-    /// println!("{} ({:?} bytes)", meta.filename, meta.size);
+    /// tracing::info!("{} ({:?} bytes)", meta.filename, meta.size);
     /// # Ok(()) }
     /// ```
     pub async fn attachment(&self, id: &str) -> Result<Attachment> {
@@ -299,7 +299,7 @@ impl<'j> IssueHandler<'j> {
     ///     .description("Steps:\n\n1. open an order\n2. press **Refund**")
     ///     .send()
     ///     .await?;
-    /// println!("{}", created.key);
+    /// tracing::info!("{}", created.key);
     /// # Ok(()) }
     /// ```
     pub fn create(
@@ -357,7 +357,7 @@ impl<'j> IssueHandler<'j> {
     /// ```no_run
     /// # async fn run(jira: qapms_core::integrations::jira::Jira, key: qapms_core::model::IssueKey) -> qapms_core::Result<()> {
     /// for t in jira.issues().transitions(&key).await? {
-    ///     println!("{} {}", t.id, t.name);
+    ///     tracing::info!("{} {}", t.id, t.name);
     /// }
     /// # Ok(()) }
     /// ```
@@ -543,7 +543,7 @@ impl Search {
     /// use futures::TryStreamExt as _;
     /// let mut issues = jira.issues().search("project = PAY").stream();
     /// while let Some(issue) = issues.try_next().await? {
-    ///     println!("{}", issue.key);
+    ///     tracing::info!("{}", issue.key);
     /// }
     /// # Ok(()) }
     /// ```
