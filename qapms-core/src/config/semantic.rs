@@ -195,10 +195,11 @@ fn workflows(config: &Config, c: &mut Checker<'_, '_>) {
                 let needs = match action {
                     StepAction::JiraTransition { .. }
                     | StepAction::JiraComment { .. }
-                    | StepAction::JiraWorklog { .. } => {
+                    | StepAction::JiraWorklog { .. }
+                    | StepAction::JiraCreateIssue { .. } => {
                         integrations.jira.is_none().then_some("jira")
                     }
-                    StepAction::TestmoRun { .. } => {
+                    StepAction::TestmoRun { .. } | StepAction::TestmoSearch { .. } => {
                         integrations.testmo.is_none().then_some("testmo")
                     }
                     StepAction::GrafanaAnnotation { .. } => {
@@ -206,6 +207,9 @@ fn workflows(config: &Config, c: &mut Checker<'_, '_>) {
                     }
                     StepAction::SplunkSearch { .. } => {
                         integrations.splunk.is_none().then_some("splunk")
+                    }
+                    StepAction::PostmanSearch { .. } => {
+                        integrations.postman.is_none().then_some("postman")
                     }
                     StepAction::OpenUrl { .. } => None,
                 };
