@@ -68,8 +68,8 @@ pub use time::{TimeEntry, TimeEntryFilter, TimeSource};
 pub use user::{Role, User};
 pub use workflow::{
     ChecklistItem, Evidence, HistoryEntry, IdlePeriod, Step, StepEstimate, StepState,
-    TimeHistoryFilter, Timer, TimerChange, TrackingWrite, Workflow, WorkflowEvent,
-    WorkflowFilter, WorkflowState, WorkflowWrite,
+    TimeHistoryFilter, Timer, TimerChange, TrackingWrite, Workflow, WorkflowEvent, WorkflowFilter,
+    WorkflowState, WorkflowWrite,
 };
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -23,15 +23,15 @@ use crate::model::{
     TestIdentity, TestResult, TestRun, TestSource, Ticket, TicketFilter, TimeEntry,
     TimeEntryFilter, TimeEntryId, User, UserId, utc_now,
 };
+use crate::model::{
+    HistoryEntry, IdlePeriod, Step, StepEstimate, TimeHistoryFilter, Timer, TimerChange,
+    TrackingWrite, Workflow, WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowWrite,
+};
 use crate::store::error::{db_error, is_unique_violation};
 use crate::store::rows::{
     ResultRow, RunRow, TestCaseRow, TestIdentityRow, TicketRow, TimeEntryRow, UserRow, convert,
 };
 use crate::store::time::DbTime;
-use crate::model::{
-    HistoryEntry, IdlePeriod, Step, StepEstimate, TimeHistoryFilter, Timer, TimerChange,
-    TrackingWrite, Workflow, WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowWrite,
-};
 use crate::store::workflow_rows::{
     EstimateRow, EventRow, HistoryRow, IdleRow, StepRow, TimerRow, WorkflowRow,
 };
@@ -785,8 +785,9 @@ impl Store for ThisStore {
     }
 
     async fn list_workflows(&self, filter: &WorkflowFilter) -> Result<Vec<Workflow>> {
-        let mut qb =
-            QueryBuilder::<Db>::new(format!("SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE 1 = 1"));
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE 1 = 1"
+        ));
         if let Some(owner) = filter.owner {
             qb.push(" AND owner_id = ").push_bind(owner.as_uuid());
         }
@@ -918,7 +919,8 @@ impl Store for ThisStore {
              FROM workflow_steps s JOIN workflows w ON w.id = s.workflow_id",
         );
         if let Some(template) = template {
-            qb.push(" WHERE w.template = ").push_bind(template.to_owned());
+            qb.push(" WHERE w.template = ")
+                .push_bind(template.to_owned());
         }
         qb.push(" ORDER BY w.template, s.position, s.workflow_id");
         let rows: Vec<EstimateRow> = qb
@@ -990,7 +992,10 @@ impl Store for ThisStore {
                     detail: serde_json::json!({ "run": run.to_string() }),
                 };
                 insert_event(&mut tx, WorkflowId::from_uuid(id), &event).await?;
-                attached.push((WorkflowId::from_uuid(id), u32::try_from(position).unwrap_or(0)));
+                attached.push((
+                    WorkflowId::from_uuid(id),
+                    u32::try_from(position).unwrap_or(0),
+                ));
             }
         }
         commit(tx, "workflow").await?;
@@ -1054,8 +1059,10 @@ fn check_workflow_write(write: &WorkflowWrite) -> Result<()> {
     }
     for (i, step) in w.steps.iter().enumerate() {
         if step.position as usize != i {
-            return Err(Error::invalid_input("workflow steps must be numbered 0, 1, 2, …")
-                .with_context("workflow", w.id.to_string()));
+            return Err(
+                Error::invalid_input("workflow steps must be numbered 0, 1, 2, …")
+                    .with_context("workflow", w.id.to_string()),
+            );
         }
     }
     Ok(())
@@ -1190,7 +1197,12 @@ async fn insert_event(tx: &mut Tx, workflow: WorkflowId, event: &WorkflowEvent) 
     .bind(event.actor.as_uuid())
     .bind(DbTime(event.at))
     .bind(&event.kind)
-    .bind(event.step.map(|s| to_i32(s, "a step position")).transpose()?)
+    .bind(
+        event
+            .step
+            .map(|s| to_i32(s, "a step position"))
+            .transpose()?,
+    )
     .bind(&event.from_state)
     .bind(&event.to_state)
     .bind(Json(&event.detail))
@@ -1267,7 +1279,9 @@ async fn apply_tracking(tx: &mut Tx, write: &TrackingWrite) -> Result<()> {
     }
     for idle in &write.idle {
         if idle.ended_at < idle.started_at {
-            return Err(Error::invalid_input("an idle period cannot end before it starts"));
+            return Err(Error::invalid_input(
+                "an idle period cannot end before it starts",
+            ));
         }
         sqlx::query(
             "INSERT INTO idle_periods (id, user_id, ticket_key, workflow_id, step, started_at, \
@@ -1308,7 +1322,9 @@ async fn apply_tracking(tx: &mut Tx, write: &TrackingWrite) -> Result<()> {
         }
         if let Some(timer) = timer {
             if timer.user_id != *user_id {
-                return Err(Error::invalid_input("a timer change names two different users"));
+                return Err(Error::invalid_input(
+                    "a timer change names two different users",
+                ));
             }
             sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO timers ({TIMER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"

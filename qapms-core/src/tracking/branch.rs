@@ -35,7 +35,9 @@ pub fn ticket_from_branch(branch: &str, projects: &[String]) -> Option<IssueKey>
                     let candidate = &branch[i..end];
                     if let Ok(key) = IssueKey::parse(candidate) {
                         let project = key.project().to_owned();
-                        if projects.is_empty() || projects.iter().any(|p| p.eq_ignore_ascii_case(&project)) {
+                        if projects.is_empty()
+                            || projects.iter().any(|p| p.eq_ignore_ascii_case(&project))
+                        {
                             return Some(key);
                         }
                     }
@@ -96,7 +98,10 @@ mod tests {
 
     #[test]
     fn keys_come_out_of_common_branch_names() {
-        assert_eq!(key("feature/PROJ-123-login", &[]).as_deref(), Some("PROJ-123"));
+        assert_eq!(
+            key("feature/PROJ-123-login", &[]).as_deref(),
+            Some("PROJ-123")
+        );
         assert_eq!(key("bugfix/proj-7", &[]).as_deref(), Some("PROJ-7"));
         assert_eq!(key("PAY-12", &[]).as_deref(), Some("PAY-12"));
         assert_eq!(key("alice/PAY_2-9_fix", &[]).as_deref(), Some("PAY_2-9"));
@@ -123,10 +128,17 @@ mod tests {
         );
         let wt = dir.path().join("wt");
         std::fs::create_dir_all(repo.join(".git/worktrees/wt")).unwrap();
-        std::fs::write(repo.join(".git/worktrees/wt/HEAD"), "ref: refs/heads/bugfix/pay-2\n").unwrap();
+        std::fs::write(
+            repo.join(".git/worktrees/wt/HEAD"),
+            "ref: refs/heads/bugfix/pay-2\n",
+        )
+        .unwrap();
         std::fs::create_dir_all(&wt).unwrap();
         std::fs::write(wt.join(".git"), "gitdir: ../repo/.git/worktrees/wt\n").unwrap();
-        assert_eq!(current_branch(&wt).unwrap().as_deref(), Some("bugfix/pay-2"));
+        assert_eq!(
+            current_branch(&wt).unwrap().as_deref(),
+            Some("bugfix/pay-2")
+        );
         std::fs::write(repo.join(".git/HEAD"), "3f1c0ffee\n").unwrap();
         assert_eq!(current_branch(&repo).unwrap(), None);
     }

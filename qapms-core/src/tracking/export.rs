@@ -17,9 +17,9 @@ use serde::Serialize;
 
 use super::report::current_entries;
 use super::superseded;
+use crate::Result;
 use crate::model::{HistoryEntry, IssueKey, TimeEntry, TimeEntryId, TimeHistoryFilter};
 use crate::store::Store;
-use crate::Result;
 
 /// A worklog already on an issue: its id and the text of its comment.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::model::{
-    IdlePeriod, IssueKey, TimeEntry, TimeEntryFilter, TimeEntryId, TimeSource, Timer,
-    TimerChange, TrackingWrite, UserId, WorkflowId,
+    IdlePeriod, IssueKey, TimeEntry, TimeEntryFilter, TimeEntryId, TimeSource, Timer, TimerChange,
+    TrackingWrite, UserId, WorkflowId,
 };
 use crate::store::Store;
 use crate::workflow::{Clock, DEFAULT_IDLE_GAP, SystemClock};
@@ -97,15 +97,22 @@ impl Tracker {
             workflow_id: None,
             step: None,
         };
-        let write = timer::plan(user, current.as_ref(), Some(&target), now, self.idle_gap, |_| {
-            true
-        });
+        let write = timer::plan(
+            user,
+            current.as_ref(),
+            Some(&target),
+            now,
+            self.idle_gap,
+            |_| true,
+        );
         let TimerChange::Replace {
             timer: Some(ref started),
             ..
         } = write.timer
         else {
-            return Err(Error::store("internal error: a timer start planned no timer"));
+            return Err(Error::store(
+                "internal error: a timer start planned no timer",
+            ));
         };
         let started = started.clone();
         self.store.write_tracking(&write).await?;
@@ -148,9 +155,14 @@ impl Tracker {
             workflow_id: current.workflow_id,
             step: current.step.clone(),
         };
-        let write = timer::plan(user, Some(&current), Some(&target), now, self.idle_gap, |_| {
-            true
-        });
+        let write = timer::plan(
+            user,
+            Some(&current),
+            Some(&target),
+            now,
+            self.idle_gap,
+            |_| true,
+        );
         self.store.write_tracking(&write).await
     }
 
@@ -158,7 +170,9 @@ impl Tracker {
     pub async fn add_manual(&self, user: UserId, manual: &ManualEntry) -> Result<TimeEntry> {
         let now = self.clock.now();
         if manual.duration <= Duration::zero() {
-            return Err(Error::invalid_input("a manual entry needs a duration above zero"));
+            return Err(Error::invalid_input(
+                "a manual entry needs a duration above zero",
+            ));
         }
         let ended_at = manual
             .started_at

@@ -181,7 +181,12 @@ mod tests {
         let gap = Duration::minutes(15);
         let w = plan(user, Some(&timer), Some(&target("a")), t(5), gap, |_| true);
         assert!(w.entries.is_empty());
-        let TimerChange::Replace { timer: Some(ref touched), expected, .. } = w.timer else {
+        let TimerChange::Replace {
+            timer: Some(ref touched),
+            expected,
+            ..
+        } = w.timer
+        else {
             panic!("expected a touch");
         };
         assert_eq!((touched.id, expected), (timer.id, Some(timer.id)));
@@ -199,7 +204,10 @@ mod tests {
         // Touching after a long gap splits: entry, idle, and a fresh timer.
         let w = plan(user, Some(&timer), Some(&target("a")), t(60), gap, |_| true);
         assert_eq!((w.entries.len(), w.idle.len()), (0, 1));
-        let TimerChange::Replace { timer: Some(fresh), .. } = w.timer else {
+        let TimerChange::Replace {
+            timer: Some(fresh), ..
+        } = w.timer
+        else {
             panic!("expected a restart");
         };
         assert_ne!(fresh.id, timer.id);

@@ -208,7 +208,13 @@ impl Builder {
             self.changed.push(pos);
         }
         let detail = reason.map_or_else(|| json!({}), |r| json!({ "reason": r }));
-        self.event(kind, Some(pos), Some(from.as_str()), Some(to.as_str()), detail);
+        self.event(
+            kind,
+            Some(pos),
+            Some(from.as_str()),
+            Some(to.as_str()),
+            detail,
+        );
         Ok(())
     }
 
@@ -490,7 +496,9 @@ pub fn apply(
         Command::AddEvidence { step, kind, value } => {
             let value = value.trim();
             if value.is_empty() {
-                return Err(Error::invalid_input("evidence cannot be empty").with_context("transition", t));
+                return Err(
+                    Error::invalid_input("evidence cannot be empty").with_context("transition", t)
+                );
             }
             let pos = find_step(workflow, step.as_ref(), t)?;
             b.next.steps[pos as usize].evidence.push(Evidence {
@@ -509,7 +517,14 @@ pub fn apply(
             );
         }
     }
-    debug_assert!(b.next.steps.iter().filter(|s| s.state == StepState::Active).count() <= 1);
+    debug_assert!(
+        b.next
+            .steps
+            .iter()
+            .filter(|s| s.state == StepState::Active)
+            .count()
+            <= 1
+    );
     Ok(b.finish(finished_step))
 }
 

@@ -19,7 +19,10 @@ use crate::{Error, Result};
 /// `(name, YAML)` of every built-in template.
 const BUILTIN_SOURCES: &[(&str, &str)] = &[
     ("verify_ticket", include_str!("builtin/verify_ticket.yaml")),
-    ("regression_pass", include_str!("builtin/regression_pass.yaml")),
+    (
+        "regression_pass",
+        include_str!("builtin/regression_pass.yaml"),
+    ),
     (
         "exploratory_session",
         include_str!("builtin/exploratory_session.yaml"),
@@ -245,7 +248,10 @@ mod tests {
         assert!(!v.builtin);
         assert_eq!(v.steps.len(), 1);
         // A configured template may extend a built-in.
-        map.insert("mine".to_owned(), template(Some("release_smoke_test"), &["extra"]));
+        map.insert(
+            "mine".to_owned(),
+            template(Some("release_smoke_test"), &["extra"]),
+        );
         let t = Catalog::new(&map).resolve("mine").unwrap();
         assert_eq!(t.steps.last().unwrap().name, "extra");
         assert_eq!(t.steps.len(), 5);
@@ -266,7 +272,13 @@ mod tests {
             catalog.resolve("c").unwrap_err().kind(),
             crate::ErrorKind::NotFound
         );
-        assert!(catalog.resolve("d").unwrap_err().message().contains("twice"));
+        assert!(
+            catalog
+                .resolve("d")
+                .unwrap_err()
+                .message()
+                .contains("twice")
+        );
         let err = catalog.resolve("verify_tiket").unwrap_err();
         assert!(err.to_string().contains("verify_ticket"), "{err}");
     }
