@@ -16,6 +16,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -44,6 +45,35 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         utc_now()
+    }
+}
+
+/// A clock that moves only when told to: for tests, simulations and replaying history.
+#[derive(Debug)]
+pub struct ManualClock {
+    micros: AtomicI64,
+}
+
+impl ManualClock {
+    pub fn new(at: DateTime<Utc>) -> Self {
+        Self {
+            micros: AtomicI64::new(at.timestamp_micros()),
+        }
+    }
+
+    pub fn set(&self, at: DateTime<Utc>) {
+        self.micros.store(at.timestamp_micros(), Ordering::SeqCst);
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.micros
+            .fetch_add(by.num_microseconds().unwrap_or(i64::MAX), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_micros(self.micros.load(Ordering::SeqCst)).unwrap_or_default()
     }
 }
 

@@ -11,6 +11,8 @@ pub mod engine;
 pub mod machine;
 pub mod template;
 
-pub use engine::{Clock, DEFAULT_IDLE_GAP, DueAction, Engine, Outcome, SystemClock, instantiate};
+pub use engine::{
+    Clock, DEFAULT_IDLE_GAP, DueAction, Engine, ManualClock, Outcome, SystemClock, instantiate,
+};
 pub use machine::{Command, ItemRef, StepRef, Transition};
 pub use template::{Catalog, ResolvedTemplate, builtin_names, builtins};
