@@ -64,7 +64,7 @@ pub struct ExportOutcome {
     /// Entries with no ticket.
     pub no_ticket: u64,
     /// Exported entries that were corrected afterwards: their worklog no longer matches and
-    /// needs fixing in Jira by hand.
+    /// needs fixing in Jira by hand (the correction is not exported, so nothing counts twice).
     pub stale_worklogs: Vec<(TimeEntryId, String)>,
 }
 
@@ -82,6 +82,23 @@ fn comment(h: &HistoryEntry) -> String {
         .map(|n| format!(": {n}"))
         .unwrap_or_default();
     format!("{what}{note} {}", worklog_marker(&h.entry.id))
+}
+
+/// Whether an entry corrects (directly or down its chain) an entry that was exported.
+fn exported_ancestor(entry: &TimeEntry, by_id: &HashMap<TimeEntryId, &TimeEntry>) -> bool {
+    let mut next = entry.corrects;
+    // A chain is acyclic (each entry corrects an older one); the bound guards bad data.
+    for _ in 0..by_id.len() {
+        let Some(id) = next else { return false };
+        let Some(old) = by_id.get(&id) else {
+            return false;
+        };
+        if old.exported_worklog_id.is_some() {
+            return true;
+        }
+        next = old.corrects;
+    }
+    false
 }
 
 fn seconds(entry: &TimeEntry) -> u64 {
@@ -108,8 +125,14 @@ pub async fn export_worklogs(
             outcome.stale_worklogs.push((h.entry.id, id.clone()));
         }
     }
+    let by_id: HashMap<TimeEntryId, &TimeEntry> = entries.iter().map(|e| (e.id, e)).collect();
     let mut by_issue: BTreeMap<IssueKey, Vec<&HistoryEntry>> = BTreeMap::new();
     for h in current_entries(&history) {
+        if exported_ancestor(&h.entry, &by_id) {
+            // Its predecessor's worklog is in Jira already (listed as stale above); a new
+            // worklog would count the time twice.
+            continue;
+        }
         if h.entry.exported_worklog_id.is_some() {
             outcome.already_exported += 1;
         } else if seconds(&h.entry) < 60 {
