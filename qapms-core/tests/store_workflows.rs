@@ -722,7 +722,32 @@ async fn runs_attach_to_the_active_step(t: &TestStore) {
     assert_eq!(e.current(ada, None).await.unwrap().unwrap().id, w.id);
 }
 
+async fn an_imported_junit_run_attaches_to_the_active_step(t: &TestStore) {
+    let s = t.store.as_ref();
+    let ada = user(s, "ada").await;
+    let clock = Arc::new(ManualClock::new(at(0)));
+    let e = engine(t, &clock);
+    let w = e
+        .start("verify_ticket", Some(key("PAY-31")), ada)
+        .await
+        .unwrap()
+        .workflow;
+    let fixture = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/junit/pytest.xml");
+    let options = qapms_core::results::ImportOptions {
+        workflow_tickets: vec![key("PAY-31")],
+        ..qapms_core::results::ImportOptions::default()
+    };
+    let summary = qapms_core::results::import_junit(s, &[fixture], &options)
+        .await
+        .unwrap();
+    assert_eq!(summary.attached_steps, vec![(w.id, 0)]);
+    let now = s.workflow(&w.id).await.unwrap();
+    assert_eq!(now.steps[0].runs, vec![summary.run_id]);
+}
+
 for_each_backend!(
+    an_imported_junit_run_attaches_to_the_active_step,
     a_workflow_runs_from_start_to_completion,
     a_stale_writer_gets_a_conflict_and_changes_nothing,
     concurrent_transitions_serialise,
