@@ -236,10 +236,6 @@ pub(crate) fn check_extends(
     c.out
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the one walk serves the main file and the template files"
-)]
 fn extends<'a>(
     templates: &'a BTreeMap<String, WorkflowTemplate>,
     all: &'a BTreeMap<String, WorkflowTemplate>,
@@ -320,7 +316,7 @@ fn templates_checks<'a>(
             let mut step_at = prefix.to_vec();
             step_at.extend([Key(name), Key("steps"), Index(si)]);
             if let Some(first) = step_names.insert(step.name.as_str(), si) {
-                let mut segs = step_at.to_vec();
+                let mut segs = step_at.clone();
                 segs.push(Key("name"));
                 c.error(
                     &segs,
@@ -328,7 +324,7 @@ fn templates_checks<'a>(
                 );
             }
             for (ai, action) in step.actions.iter().enumerate() {
-                let mut segs = step_at.to_vec();
+                let mut segs = step_at.clone();
                 segs.extend([Key("actions"), Index(ai)]);
                 let needs = match action {
                     StepAction::JiraTransition { .. }

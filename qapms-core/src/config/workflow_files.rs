@@ -23,6 +23,10 @@ use super::{Loaded, errors};
 /// Reads the files `loaded.config.workflow_files` names (relative to `base_dir`), checks them,
 /// and merges their templates into `loaded.config.workflows`. Warnings join
 /// `loaded.warnings`; any error fails the load with every diagnostic found.
+#[expect(
+    clippy::too_many_lines,
+    reason = "read, parse, type, merge, then the cross-file checks, in that order"
+)]
 pub(super) fn merge(
     loaded: &mut Loaded,
     main_text: &str,

@@ -216,15 +216,7 @@ pub async fn import_junit_with_progress(
         .finish(finished_at.filter(|f| *f >= started_at))
         .await?;
     let mut summary = tally.summary(run.id, run_name, file_count);
-    // The run is stored; attaching it to workflows is a separate, smaller write whose failure
-    // must not make a stored import look failed.
-    let tickets: Vec<IssueKey> = linked_tickets.into_iter().collect();
-    match store.attach_run_to_active_steps(&run.id, &tickets).await {
-        Ok(attached) => summary.attached_steps = attached,
-        Err(e) => {
-            tracing::warn!(run = %run.id, error = %e, "the run could not be attached to the active workflow steps")
-        }
-    }
+    summary.attached_steps = attach_to_workflows(store, run.id, linked_tickets).await;
     tracing::info!(
         run = %summary.run_id,
         tests = summary.tests,
@@ -232,6 +224,23 @@ pub async fn import_junit_with_progress(
         "JUnit import stored"
     );
     Ok(summary)
+}
+
+/// Attaches a stored run to the active workflow steps of `tickets`. The run is committed
+/// already; a failure here is logged, not returned, so a stored import never looks failed.
+async fn attach_to_workflows(
+    store: &dyn Store,
+    run: RunId,
+    tickets: std::collections::BTreeSet<IssueKey>,
+) -> Vec<(WorkflowId, u32)> {
+    let tickets: Vec<IssueKey> = tickets.into_iter().collect();
+    match store.attach_run_to_active_steps(&run, &tickets).await {
+        Ok(attached) => attached,
+        Err(e) => {
+            tracing::warn!(run = %run, error = %e, "the run could not be attached to the active workflow steps");
+            Vec::new()
+        }
+    }
 }
 
 /// Parses a whole report held in memory: for tests, fuzzing and small inputs. Errors name

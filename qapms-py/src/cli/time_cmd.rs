@@ -184,6 +184,7 @@ pub(crate) fn run_timer(ctx: &Context, args: TimerArgs, out: &mut Output) -> Res
     })
 }
 
+#[expect(clippy::too_many_lines, reason = "one arm per subcommand")]
 pub(crate) fn run_time(ctx: &Context, args: TimeArgs, out: &mut Output) -> Result<i32, CliError> {
     let rt = runtime()?;
     rt.block_on(async {

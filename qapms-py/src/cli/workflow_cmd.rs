@@ -6,6 +6,7 @@
 //! version N (someone else changed it): the exit code is 1 and nothing changes. Without a
 //! ticket, `start` takes it from the git branch (`feature/PAY-12-login` is `PAY-12`).
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
@@ -29,7 +30,7 @@ pub(crate) struct WorkflowArgs {
 /// Options every workflow, timer and time command takes.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct Common {
-    /// Act as this user (default: $QAPMS_USER, else $USER).
+    /// Act as this user (default: `$QAPMS_USER`, else `$USER`).
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) user: Option<String>,
     /// Print the result as JSON.
@@ -449,10 +450,10 @@ fn print_workflow(out: &mut Output, w: &Workflow) {
             step.checklist.len()
         );
         if let Some(secs) = step.estimate_secs {
-            line.push_str(&format!(", estimate {}m", secs / 60));
+            let _ = write!(line, ", estimate {}m", secs / 60);
         }
         if let Some(reason) = &step.reason {
-            line.push_str(&format!(", reason: {reason}"));
+            let _ = write!(line, ", reason: {reason}");
         }
         out.line(&line);
     }
