@@ -4,6 +4,10 @@
 
 #![cfg(feature = "jira")]
 #![expect(clippy::unwrap_used, reason = "a panic in a test is a failed test")]
+#![expect(
+    clippy::too_many_lines,
+    reason = "a scenario test reads top to bottom as the story it checks"
+)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -58,6 +62,22 @@ fn worklog_list(logs: &[Value]) -> ResponseTemplate {
     }))
 }
 
+/// OpenAPI 3.0's `nullable: true` as a JSON Schema `null` type.
+fn nullable(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.remove("nullable") == Some(Value::Bool(true))
+                && let Some(Value::String(t)) = map.get("type").cloned()
+            {
+                map.insert("type".into(), json!([t, "null"]));
+            }
+            map.values_mut().for_each(nullable);
+        }
+        Value::Array(list) => list.iter_mut().for_each(nullable),
+        _ => {}
+    }
+}
+
 /// The request schema of `POST /issue/{key}/worklog`, with OpenAPI's `nullable` made JSON Schema.
 fn worklog_schema() -> Option<jsonschema::Validator> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -72,20 +92,6 @@ fn worklog_schema() -> Option<jsonschema::Validator> {
     let mut root = json!({ "components": spec["components"].clone() });
     for (k, v) in schema.as_object().unwrap() {
         root[k] = v.clone();
-    }
-    fn nullable(v: &mut Value) {
-        match v {
-            Value::Object(map) => {
-                if map.remove("nullable") == Some(Value::Bool(true))
-                    && let Some(Value::String(t)) = map.get("type").cloned()
-                {
-                    map.insert("type".into(), json!([t, "null"]));
-                }
-                map.values_mut().for_each(nullable);
-            }
-            Value::Array(list) => list.iter_mut().for_each(nullable),
-            _ => {}
-        }
     }
     nullable(&mut root);
     Some(

@@ -78,7 +78,7 @@ fn command(kind: u8, step: u32) -> Command {
         },
         5 => Command::StepDone {
             step: None,
-            force: step % 2 == 0,
+            force: step.is_multiple_of(2),
         },
         6 => Command::SkipStep {
             step: step_ref,
@@ -212,13 +212,10 @@ impl World {
                 command: kind,
                 step,
             } => {
-                let Some(id) = self
+                let id = self
                     .workflows
                     .get(*workflow % self.workflows.len().max(1))
-                    .copied()
-                else {
-                    return None;
-                };
+                    .copied()?;
                 let actor = if *bob { self.bob } else { self.ada };
                 let current = self.store.workflow(&id).await.unwrap().version;
                 let expected = if *stale {
@@ -228,9 +225,7 @@ impl World {
                 } else {
                     Some(current)
                 };
-                let Some(expected) = expected else {
-                    return None;
-                };
+                let expected = expected?;
                 self.engine
                     .apply(&id, Some(expected), actor, &command(*kind, *step))
                     .await
@@ -257,9 +252,7 @@ impl World {
                     .time_entries(&TimeEntryFilter::default())
                     .await
                     .unwrap();
-                let Some(e) = all.get(*i % all.len().max(1)) else {
-                    return None;
-                };
+                let e = all.get(*i % all.len().max(1))?;
                 self.tracker
                     .correct(e.user_id, e.id, e.started_at, Duration::minutes(*m), None)
                     .await
