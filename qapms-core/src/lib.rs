@@ -26,5 +26,7 @@ pub mod patterns;
 pub mod results;
 pub mod secrets;
 pub mod store;
+pub mod tracking;
+pub mod workflow;
 
 pub use error::{Error, ErrorKind, Result};

@@ -49,6 +49,7 @@ mod semantic;
 mod tree;
 mod types;
 mod validate;
+mod workflow_files;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -62,8 +63,8 @@ pub use types::{
     FlakyPreset, GrafanaConfig, GrafanaDatasource, HumanDuration, Integrations, JiraAuth,
     JiraConfig, JiraDeployment, LogLevel, LoggingConfig, PatternConfig, PostmanConfig, ProjectKey,
     RateLimit, RatePeriod, SearchConfig, SplunkAuth, SplunkConfig, SplunkMode, SplunkTemplate,
-    StepAction, StoreConfig, TemplateMiningConfig, TestmoConfig, TlsVerify, UserConfig,
-    WorkflowStep, WorkflowTemplate,
+    StepAction, StoreConfig, TemplateMiningConfig, TestmoConfig, TlsVerify, TrackingConfig,
+    UserConfig, WorkflowStep, WorkflowTemplate,
 };
 
 use schema::COMPILED;
@@ -148,6 +149,9 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigErrors> {
     let mut loaded = load_text(&text, &file_name, profile, &opts.env)?;
     let base_dir = path.parent().unwrap_or(Path::new(""));
     resolve_relative(&mut loaded.config, base_dir);
+    if !loaded.config.workflow_files.is_empty() {
+        workflow_files::merge(&mut loaded, &text, &file_name, base_dir, &opts.env)?;
+    }
     if let Some(dir) = &loaded.config.logging.dir {
         loaded.paths.log_dir.clone_from(dir);
     }

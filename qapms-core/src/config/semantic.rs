@@ -5,12 +5,15 @@
 //! does not exist does not). They read the typed values and ask the tree for the span of the key
 //! they blame, so their diagnostics are positioned like any other.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::diagnostic::{Diagnostic, Severity};
 use super::tree::{Node, Span, Value, push_index, push_key};
-use super::types::{Config, JiraAuth, JiraDeployment, SplunkMode, StepAction};
+use super::types::{
+    Config, Integrations, JiraAuth, JiraDeployment, SplunkMode, StepAction, WorkflowTemplate,
+};
 use super::validate::{closest, diagnostic};
+use crate::workflow::builtin_names;
 
 /// A step in a key path.
 #[derive(Clone, Copy)]
@@ -171,18 +174,149 @@ fn splunk_and_postman(config: &Config, c: &mut Checker<'_, '_>) {
 }
 
 fn workflows(config: &Config, c: &mut Checker<'_, '_>) {
-    let integrations = &config.integrations;
-    let templates: Vec<&str> = integrations
+    templates_checks(
+        &config.workflows,
+        &config.integrations,
+        &[Key("workflows")],
+        c,
+    );
+    // With template files, `extends` may name a template defined in one of them; the loader
+    // checks those references once every file is merged (`check_extends`).
+    let known = known_names(&config.workflows);
+    extends(
+        &config.workflows,
+        &config.workflows,
+        &known,
+        !config.workflow_files.is_empty(),
+        false,
+        &[Key("workflows")],
+        c,
+    );
+}
+
+/// Checks the templates of one source (the main file's `workflows`, or a template file whose
+/// root is the mapping of templates, `prefix` then being empty).
+pub(crate) fn check_template_file(
+    templates: &BTreeMap<String, WorkflowTemplate>,
+    integrations: &Integrations,
+    root: &Node<'_>,
+    file: &str,
+) -> Vec<Diagnostic> {
+    let mut c = Checker {
+        root,
+        file,
+        out: Vec::new(),
+    };
+    templates_checks(templates, integrations, &[], &mut c);
+    c.out
+}
+
+/// The `extends` checks of one source against every template known once files are merged:
+/// an unknown parent and, when `cycles`, a chain that comes back to where it started.
+pub(crate) fn check_extends(
+    templates: &BTreeMap<String, WorkflowTemplate>,
+    all: &BTreeMap<String, WorkflowTemplate>,
+    root: &Node<'_>,
+    file: &str,
+    in_workflows_key: bool,
+    cycles: bool,
+) -> Vec<Diagnostic> {
+    let mut c = Checker {
+        root,
+        file,
+        out: Vec::new(),
+    };
+    let known = known_names(all);
+    let prefix: &[Seg<'_>] = if in_workflows_key {
+        &[Key("workflows")]
+    } else {
+        &[]
+    };
+    extends(templates, all, &known, false, !cycles, prefix, &mut c);
+    c.out
+}
+
+fn extends<'a>(
+    templates: &'a BTreeMap<String, WorkflowTemplate>,
+    all: &'a BTreeMap<String, WorkflowTemplate>,
+    known: &HashSet<&'a str>,
+    defer_unknown: bool,
+    skip_cycles: bool,
+    prefix: &[Seg<'a>],
+    c: &mut Checker<'_, '_>,
+) {
+    for (name, template) in templates {
+        let Some(parent) = &template.extends else {
+            continue;
+        };
+        let mut at = prefix.to_vec();
+        at.extend([Key(name), Key("extends")]);
+        if !known.contains(parent.as_str()) {
+            if !defer_unknown {
+                let suggestion = closest(parent, known.iter().copied());
+                c.at(
+                    Severity::Error,
+                    &at,
+                    format!("`extends` names no known workflow template: `{parent}` is neither configured nor built in"),
+                    suggestion,
+                );
+            }
+            continue;
+        }
+        if skip_cycles {
+            continue;
+        }
+        // Follow the chain; a cycle through `name` is reported at `name`.
+        let mut path: Vec<&str> = vec![name.as_str()];
+        let mut next = Some(parent.as_str());
+        while let Some(n) = next {
+            if n == name {
+                path.push(n);
+                c.error(
+                    &at,
+                    format!(
+                        "workflow templates extend each other in a cycle: {}",
+                        path.join(" -> ")
+                    ),
+                );
+                break;
+            }
+            if path.contains(&n) {
+                break;
+            }
+            path.push(n);
+            next = all.get(n).and_then(|t| t.extends.as_deref());
+        }
+    }
+}
+
+/// Configured names plus the built-in ones.
+fn known_names(all: &BTreeMap<String, WorkflowTemplate>) -> HashSet<&str> {
+    let mut known: HashSet<&str> = all.keys().map(String::as_str).collect();
+    for name in builtin_names() {
+        known.insert(name);
+    }
+    known
+}
+
+fn templates_checks<'a>(
+    templates: &'a BTreeMap<String, WorkflowTemplate>,
+    integrations: &'a Integrations,
+    prefix: &[Seg<'a>],
+    c: &mut Checker<'_, '_>,
+) {
+    let splunk_templates: Vec<&str> = integrations
         .splunk
         .as_ref()
         .map(|s| s.templates.keys().map(String::as_str).collect())
         .unwrap_or_default();
-    for (name, workflow) in &config.workflows {
+    for (name, workflow) in templates {
         let mut step_names: HashMap<&str, usize> = HashMap::new();
         for (si, step) in workflow.steps.iter().enumerate() {
-            let step_at = [Key("workflows"), Key(name), Key("steps"), Index(si)];
+            let mut step_at = prefix.to_vec();
+            step_at.extend([Key(name), Key("steps"), Index(si)]);
             if let Some(first) = step_names.insert(step.name.as_str(), si) {
-                let mut segs = step_at.to_vec();
+                let mut segs = step_at.clone();
                 segs.push(Key("name"));
                 c.error(
                     &segs,
@@ -190,15 +324,16 @@ fn workflows(config: &Config, c: &mut Checker<'_, '_>) {
                 );
             }
             for (ai, action) in step.actions.iter().enumerate() {
-                let mut segs = step_at.to_vec();
+                let mut segs = step_at.clone();
                 segs.extend([Key("actions"), Index(ai)]);
                 let needs = match action {
                     StepAction::JiraTransition { .. }
                     | StepAction::JiraComment { .. }
-                    | StepAction::JiraWorklog { .. } => {
+                    | StepAction::JiraWorklog { .. }
+                    | StepAction::JiraCreateIssue { .. } => {
                         integrations.jira.is_none().then_some("jira")
                     }
-                    StepAction::TestmoRun { .. } => {
+                    StepAction::TestmoRun { .. } | StepAction::TestmoSearch { .. } => {
                         integrations.testmo.is_none().then_some("testmo")
                     }
                     StepAction::GrafanaAnnotation { .. } => {
@@ -206,6 +341,9 @@ fn workflows(config: &Config, c: &mut Checker<'_, '_>) {
                     }
                     StepAction::SplunkSearch { .. } => {
                         integrations.splunk.is_none().then_some("splunk")
+                    }
+                    StepAction::PostmanSearch { .. } => {
+                        integrations.postman.is_none().then_some("postman")
                     }
                     StepAction::OpenUrl { .. } => None,
                 };
@@ -219,10 +357,10 @@ fn workflows(config: &Config, c: &mut Checker<'_, '_>) {
                     continue;
                 }
                 if let StepAction::SplunkSearch { template } = action
-                    && !templates.contains(&template.as_str())
+                    && !splunk_templates.contains(&template.as_str())
                 {
                     segs.push(Key("template"));
-                    let suggestion = closest(template, templates.iter().copied());
+                    let suggestion = closest(template, splunk_templates.iter().copied());
                     c.at(
                         Severity::Error,
                         &segs,

@@ -43,6 +43,28 @@ pub struct Config {
     pub users: Vec<UserConfig>,
     /// Log level, format, directory and retention.
     pub logging: LoggingConfig,
+    /// YAML files with more workflow templates (a mapping of name to template each), relative
+    /// to this file.
+    pub workflow_files: Vec<PathBuf>,
+    /// Timers and idle detection.
+    pub tracking: TrackingConfig,
+}
+
+/// Time tracking settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackingConfig {
+    /// A gap with no activity longer than this is not counted (it is shown, so it can be
+    /// kept). Default `15m`.
+    pub idle_gap: HumanDuration,
+}
+
+impl Default for TrackingConfig {
+    fn default() -> Self {
+        Self {
+            idle_gap: HumanDuration(Duration::from_mins(15)),
+        }
+    }
 }
 
 /// The five integrations; an absent one is simply not used.
@@ -409,6 +431,12 @@ fn redact_url_userinfo(url: &str) -> String {
 pub struct WorkflowTemplate {
     #[serde(default)]
     pub description: Option<String>,
+    /// Another template (configured or built in) whose steps come before this one's.
+    #[serde(default)]
+    pub extends: Option<String>,
+    /// A time box for the whole workflow, e.g. `90m` for an exploratory session.
+    #[serde(default)]
+    pub time_box: Option<HumanDuration>,
     #[schemars(length(min = 1))]
     pub steps: Vec<WorkflowStep>,
 }
@@ -434,7 +462,7 @@ pub struct WorkflowStep {
     pub actions: Vec<StepAction>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceKind {
     Notes,
@@ -471,11 +499,27 @@ pub enum StepAction {
         #[serde(default)]
         tags: Vec<String>,
     },
+    /// File a Jira issue (a bug, by default) on the ticket's project, with the workflow's steps,
+    /// environment and evidence in its description; `{placeholders}` are filled from the
+    /// workflow.
+    JiraCreateIssue {
+        #[serde(default = "default_issue_type")]
+        issue_type: String,
+        summary: String,
+    },
+    /// Search Postman requests related to the ticket; `{placeholders}` are filled.
+    PostmanSearch { query: String },
+    /// Search Testmo cases related to the ticket; `{placeholders}` are filled.
+    TestmoSearch { query: String },
     /// Open a link for the user.
     OpenUrl {
         #[schemars(url)]
         url: String,
     },
+}
+
+fn default_issue_type() -> String {
+    "Bug".to_owned()
 }
 
 /// Search ranking settings.

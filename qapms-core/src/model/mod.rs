@@ -57,6 +57,7 @@ mod test;
 mod ticket;
 mod time;
 mod user;
+mod workflow;
 
 pub use identity::{ExternalKey, ImportBatchOutcome, ImportedAttempt, ImportedTest, TestIdentity};
 pub use ids::{IssueKey, PatternId, RunId, TestId, TimeEntryId, UserId, WorkflowId};
@@ -65,6 +66,11 @@ pub use test::{TestCase, TestResult, TestRun, TestSource, TestStatus};
 pub use ticket::{StatusCategory, Ticket, TicketFilter};
 pub use time::{TimeEntry, TimeEntryFilter, TimeSource};
 pub use user::{Role, User};
+pub use workflow::{
+    ChecklistItem, Evidence, HistoryEntry, IdlePeriod, Step, StepEstimate, StepState,
+    TimeHistoryFilter, Timer, TimerChange, TrackingWrite, Workflow, WorkflowEvent, WorkflowFilter,
+    WorkflowState, WorkflowWrite,
+};
 
 use chrono::{DateTime, SubsecRound, Utc};
 

@@ -30,7 +30,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use crate::model::{
-    ImportedAttempt, ImportedTest, RunId, TestRun, TestSource, TestStatus, utc_now,
+    ImportedAttempt, ImportedTest, IssueKey, RunId, TestRun, TestSource, TestStatus, WorkflowId,
+    utc_now,
 };
 use crate::store::Store;
 use crate::{Error, Result};
@@ -50,6 +51,9 @@ pub struct ImportOptions {
     pub limits: Limits,
     /// Tests per store batch.
     pub batch_size: usize,
+    /// Tickets whose active workflow step the run attaches to, besides the tickets the
+    /// imported tests link to.
+    pub workflow_tickets: Vec<IssueKey>,
 }
 
 impl Default for ImportOptions {
@@ -61,9 +65,13 @@ impl Default for ImportOptions {
             links: LinkRules::default(),
             limits: Limits::default(),
             batch_size: 4000,
+            workflow_tickets: Vec::new(),
         }
     }
 }
+
+/// Distinct linked tickets remembered for attaching the run to workflows.
+const MAX_LINKED_TICKETS: usize = 1000;
 
 /// What an import stored. Test counts are by each test's last attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,6 +92,8 @@ pub struct ImportSummary {
     pub retried: u64,
     /// Tests the store had never seen.
     pub new_tests: u64,
+    /// `(workflow, step position)` of the active workflow steps the run was attached to.
+    pub attached_steps: Vec<(WorkflowId, u32)>,
 }
 
 /// Progress of a running import, reported after each batch.
@@ -163,6 +173,8 @@ pub async fn import_junit_with_progress(
     let mut finished_at = end_of(&header);
 
     let mut tally = Tally::default();
+    let mut linked_tickets: std::collections::BTreeSet<IssueKey> =
+        options.workflow_tickets.iter().cloned().collect();
     let mut batch: Vec<ImportedTest> = Vec::with_capacity(batch_size);
     let file_count = paths.len() as u64;
     let mut current = Some((first_path, first));
@@ -175,6 +187,12 @@ pub async fn import_junit_with_progress(
         }
         while let Some(case) = reader.next_case().map_err(|e| located(path, &e))? {
             let test = to_imported(case, &options.links);
+            // Bounded, so a report linking every test to its own ticket stays small.
+            for key in &test.ticket_keys {
+                if linked_tickets.len() < MAX_LINKED_TICKETS {
+                    linked_tickets.insert(key.clone());
+                }
+            }
             tally.add(&test);
             batch.push(test);
             if batch.len() >= batch_size {
@@ -197,7 +215,8 @@ pub async fn import_junit_with_progress(
     import
         .finish(finished_at.filter(|f| *f >= started_at))
         .await?;
-    let summary = tally.summary(run.id, run_name, file_count);
+    let mut summary = tally.summary(run.id, run_name, file_count);
+    summary.attached_steps = attach_to_workflows(store, run.id, linked_tickets).await;
     tracing::info!(
         run = %summary.run_id,
         tests = summary.tests,
@@ -205,6 +224,23 @@ pub async fn import_junit_with_progress(
         "JUnit import stored"
     );
     Ok(summary)
+}
+
+/// Attaches a stored run to the active workflow steps of `tickets`. The run is committed
+/// already; a failure here is logged, not returned, so a stored import never looks failed.
+async fn attach_to_workflows(
+    store: &dyn Store,
+    run: RunId,
+    tickets: std::collections::BTreeSet<IssueKey>,
+) -> Vec<(WorkflowId, u32)> {
+    let tickets: Vec<IssueKey> = tickets.into_iter().collect();
+    match store.attach_run_to_active_steps(&run, &tickets).await {
+        Ok(attached) => attached,
+        Err(e) => {
+            tracing::warn!(run = %run, error = %e, "the run could not be attached to the active workflow steps");
+            Vec::new()
+        }
+    }
 }
 
 /// Parses a whole report held in memory: for tests, fuzzing and small inputs. Errors name
@@ -346,6 +382,7 @@ impl Tally {
             skipped: 0,
             retried: 0,
             new_tests: self.new_tests,
+            attached_steps: Vec::new(),
         };
         for (attempts, status) in self.tests.values() {
             match status {

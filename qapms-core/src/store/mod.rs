@@ -32,6 +32,8 @@ mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod time;
 mod url;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod workflow_rows;
 
 use std::fmt;
 use std::sync::Arc;
@@ -46,6 +48,10 @@ use crate::model::{
     ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, RunId, TestCase, TestId,
     TestIdentity, TestResult, TestRun, Ticket, TicketFilter, TimeEntry, TimeEntryFilter,
     TimeEntryId, User, UserId,
+};
+use crate::model::{
+    HistoryEntry, IdlePeriod, StepEstimate, TimeHistoryFilter, Timer, TrackingWrite, Workflow,
+    WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowWrite,
 };
 use crate::{Error, Result};
 
@@ -307,6 +313,58 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn cursor(&self, integration: &str, name: &str) -> Result<Option<String>>;
 
     async fn set_cursor(&self, integration: &str, name: &str, value: &str) -> Result<()>;
+
+    // ---- Workflows and time tracking --------------------------------------------------------
+
+    /// Applies one workflow transition in one transaction: the workflow row (created when
+    /// `expected_version` is `None`, else updated only if its version is still the expected
+    /// one), the changed steps, the events and the tracking write. A stale version or a timer
+    /// that changed meanwhile is an [`ErrorKind::Conflict`] and writes nothing.
+    ///
+    /// [`ErrorKind::Conflict`]: crate::ErrorKind::Conflict
+    async fn write_workflow(&self, write: &WorkflowWrite) -> Result<()>;
+
+    /// One workflow with its steps and the runs attached to them.
+    async fn workflow(&self, id: &WorkflowId) -> Result<Workflow>;
+
+    /// Workflows matching the filter, most recently updated first.
+    async fn list_workflows(&self, filter: &WorkflowFilter) -> Result<Vec<Workflow>>;
+
+    /// A workflow's transition log, oldest first.
+    async fn workflow_events(&self, id: &WorkflowId) -> Result<Vec<WorkflowEvent>>;
+
+    /// The user's running timer, if any.
+    async fn timer(&self, user: &UserId) -> Result<Option<Timer>>;
+
+    /// Applies a tracking write that belongs to no workflow transition (a plain timer, a
+    /// manual entry, a correction, a kept idle period), in one transaction, with the same
+    /// conflict rules as [`Store::write_workflow`].
+    async fn write_tracking(&self, write: &TrackingWrite) -> Result<()>;
+
+    /// A user's idle periods that started in `[from, to)`, by start time.
+    async fn idle_periods(
+        &self,
+        user: &UserId,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<IdlePeriod>>;
+
+    /// Time entries with their workflow's template, by start time. Every entry is returned,
+    /// corrected ones included; `crate::tracking` works out which are current.
+    async fn time_history(&self, filter: &TimeHistoryFilter) -> Result<Vec<HistoryEntry>>;
+
+    /// Every workflow step with its estimate, optionally for one template.
+    async fn step_estimates(&self, template: Option<&str>) -> Result<Vec<StepEstimate>>;
+
+    /// Attaches a stored run to the active step of every in-progress or paused workflow for
+    /// one of `tickets`, logging a `run_attached` event by the workflow's owner and bumping
+    /// its version, all in one transaction. Returns the `(workflow, step position)` pairs
+    /// attached; attaching the same run twice is a no-op.
+    async fn attach_run_to_active_steps(
+        &self,
+        run: &RunId,
+        tickets: &[IssueKey],
+    ) -> Result<Vec<(WorkflowId, u32)>>;
 }
 
 /// An import in progress: one open transaction, from [`Store::begin_run_import`].

@@ -23,11 +23,18 @@ use crate::model::{
     TestIdentity, TestResult, TestRun, TestSource, Ticket, TicketFilter, TimeEntry,
     TimeEntryFilter, TimeEntryId, User, UserId, utc_now,
 };
+use crate::model::{
+    HistoryEntry, IdlePeriod, Step, StepEstimate, TimeHistoryFilter, Timer, TimerChange,
+    TrackingWrite, Workflow, WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowWrite,
+};
 use crate::store::error::{db_error, is_unique_violation};
 use crate::store::rows::{
     ResultRow, RunRow, TestCaseRow, TestIdentityRow, TicketRow, TimeEntryRow, UserRow, convert,
 };
 use crate::store::time::DbTime;
+use crate::store::workflow_rows::{
+    EstimateRow, EventRow, HistoryRow, IdleRow, StepRow, TimerRow, WorkflowRow,
+};
 use crate::store::{Backend, RunImport, Store, StoreInfo};
 use crate::{Error, ErrorKind, Result};
 
@@ -50,6 +57,10 @@ pub(super) const TABLES: &[&str] = &[
     "embeddings",
     "integration_state",
     "integration_health",
+    "workflow_events",
+    "workflow_step_runs",
+    "timers",
+    "idle_periods",
 ];
 
 /// Rows per multi-row `INSERT`: at most 16 columns × 1000 rows = 16 000 parameters.
@@ -730,6 +741,634 @@ impl Store for ThisStore {
         .map_err(|e| db_error("cursor", e).with_context("integration", integration))?;
         Ok(())
     }
+
+    // ---- Workflows and time tracking --------------------------------------------------------
+
+    async fn write_workflow(&self, write: &WorkflowWrite) -> Result<()> {
+        check_workflow_write(write)?;
+        let mut tx = self.begin_write("workflow").await?;
+        let w = &write.workflow;
+        match write.expected_version {
+            None => {
+                insert_workflow(&mut tx, w).await?;
+                for step in &w.steps {
+                    insert_step(&mut tx, w.id, step).await?;
+                }
+            }
+            Some(expected) => {
+                update_workflow(&mut tx, w, expected).await?;
+                for pos in &write.changed_steps {
+                    let step = w.steps.get(*pos as usize).ok_or_else(|| {
+                        Error::invalid_input(format!("changed step {pos} does not exist"))
+                    })?;
+                    update_step(&mut tx, w.id, step).await?;
+                }
+            }
+        }
+        for event in &write.events {
+            insert_event(&mut tx, w.id, event).await?;
+        }
+        apply_tracking(&mut tx, &write.tracking).await?;
+        commit(tx, "workflow").await
+    }
+
+    async fn workflow(&self, id: &WorkflowId) -> Result<Workflow> {
+        let row: WorkflowRow = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE id = $1"
+        )))
+        .bind(id.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error("workflow", e).with_context("workflow", id.to_string()))?;
+        let steps = self.steps_of(row.id).await?;
+        row.into_workflow(steps)
+    }
+
+    async fn list_workflows(&self, filter: &WorkflowFilter) -> Result<Vec<Workflow>> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE 1 = 1"
+        ));
+        if let Some(owner) = filter.owner {
+            qb.push(" AND owner_id = ").push_bind(owner.as_uuid());
+        }
+        if let Some(ticket) = &filter.ticket {
+            qb.push(" AND ticket_key = ")
+                .push_bind(ticket.as_str().to_owned());
+        }
+        if !filter.states.is_empty() {
+            qb.push(" AND state IN (");
+            let mut list = qb.separated(", ");
+            for state in &filter.states {
+                list.push_bind(state.as_str());
+            }
+            qb.push(")");
+        }
+        qb.push(" ORDER BY updated_at DESC, id DESC");
+        if let Some(limit) = filter.limit {
+            qb.push(" LIMIT ").push_bind(i64::from(limit));
+        }
+        let rows: Vec<WorkflowRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("workflow", e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let steps = self.steps_of(row.id).await?;
+            out.push(row.into_workflow(steps)?);
+        }
+        Ok(out)
+    }
+
+    async fn workflow_events(&self, id: &WorkflowId) -> Result<Vec<WorkflowEvent>> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT version, actor_id, at, kind, step, from_state, to_state, detail \
+             FROM workflow_events WHERE workflow_id = $1 ORDER BY version",
+        )
+        .bind(id.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("workflow event", e))?;
+        convert(rows)
+    }
+
+    async fn timer(&self, user: &UserId) -> Result<Option<Timer>> {
+        let row: Option<TimerRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {TIMER_COLUMNS} FROM timers WHERE user_id = $1"
+        )))
+        .bind(user.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error("timer", e))?;
+        row.map(Timer::try_from).transpose()
+    }
+
+    async fn write_tracking(&self, write: &TrackingWrite) -> Result<()> {
+        if write.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write("time entry").await?;
+        apply_tracking(&mut tx, write).await?;
+        commit(tx, "time entry").await
+    }
+
+    async fn idle_periods(
+        &self,
+        user: &UserId,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<IdlePeriod>> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT id, user_id, ticket_key, workflow_id, step, started_at, ended_at, \
+             kept_entry_id, recorded_at FROM idle_periods WHERE user_id = ",
+        );
+        qb.push_bind(user.as_uuid());
+        if let Some(from) = from {
+            qb.push(" AND started_at >= ").push_bind(DbTime(from));
+        }
+        if let Some(to) = to {
+            qb.push(" AND started_at < ").push_bind(DbTime(to));
+        }
+        qb.push(" ORDER BY started_at, id");
+        let rows: Vec<IdleRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("idle period", e))?;
+        convert(rows)
+    }
+
+    async fn time_history(&self, filter: &TimeHistoryFilter) -> Result<Vec<HistoryEntry>> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT te.id, te.user_id, te.ticket_key, te.workflow_id, te.step, te.started_at, \
+             te.ended_at, te.source, te.note, te.corrects, te.exported_worklog_id, \
+             te.recorded_at, w.template FROM time_entries te \
+             LEFT JOIN workflows w ON w.id = te.workflow_id WHERE 1 = 1",
+        );
+        if let Some(user) = filter.user_id {
+            qb.push(" AND te.user_id = ").push_bind(user.as_uuid());
+        }
+        if let Some(ticket) = &filter.ticket {
+            qb.push(" AND te.ticket_key = ")
+                .push_bind(ticket.as_str().to_owned());
+        }
+        if let Some(template) = &filter.template {
+            qb.push(" AND w.template = ").push_bind(template.clone());
+        }
+        if let Some(step) = &filter.step {
+            qb.push(" AND te.step = ").push_bind(step.clone());
+        }
+        if let Some(from) = filter.from {
+            qb.push(" AND te.started_at >= ").push_bind(DbTime(from));
+        }
+        if let Some(to) = filter.to {
+            qb.push(" AND te.started_at < ").push_bind(DbTime(to));
+        }
+        qb.push(" ORDER BY te.started_at, te.id");
+        let rows: Vec<HistoryRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("time entry", e))?;
+        convert(rows)
+    }
+
+    async fn step_estimates(&self, template: Option<&str>) -> Result<Vec<StepEstimate>> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT s.workflow_id, w.template, s.name, s.state, s.estimate_secs \
+             FROM workflow_steps s JOIN workflows w ON w.id = s.workflow_id",
+        );
+        if let Some(template) = template {
+            qb.push(" WHERE w.template = ")
+                .push_bind(template.to_owned());
+        }
+        qb.push(" ORDER BY w.template, s.position, s.workflow_id");
+        let rows: Vec<EstimateRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("workflow step", e))?;
+        convert(rows)
+    }
+
+    async fn attach_run_to_active_steps(
+        &self,
+        run: &RunId,
+        tickets: &[IssueKey],
+    ) -> Result<Vec<(WorkflowId, u32)>> {
+        if tickets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = utc_now();
+        let mut tx = self.begin_write("workflow").await?;
+        let mut attached = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        for ticket in tickets {
+            if !seen.insert(ticket.as_str()) {
+                continue;
+            }
+            let targets: Vec<(Uuid, i32, Option<Uuid>, i32)> = sqlx::query_as(
+                "SELECT w.id, w.version, w.owner_id, s.position FROM workflows w \
+                 JOIN workflow_steps s ON s.workflow_id = w.id AND s.state = 'active' \
+                 WHERE w.ticket_key = $1 AND w.state IN ('in_progress', 'paused') \
+                 ORDER BY w.id",
+            )
+            .bind(ticket.as_str())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| db_error("workflow", e))?;
+            for (id, version, owner, position) in targets {
+                let Some(owner) = owner else { continue };
+                let inserted = sqlx::query(
+                    "INSERT INTO workflow_step_runs (workflow_id, step, run_id, attached_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(position)
+                .bind(run.as_uuid())
+                .bind(DbTime(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("test run", e).with_context("run", run.to_string()))?;
+                if inserted.rows_affected() == 0 {
+                    continue;
+                }
+                let next = version.saturating_add(1);
+                sqlx::query("UPDATE workflows SET version = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(next)
+                    .bind(DbTime(now))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error("workflow", e))?;
+                let event = WorkflowEvent {
+                    version: u32::try_from(next).unwrap_or(u32::MAX),
+                    actor: UserId::from_uuid(owner),
+                    at: now,
+                    kind: "run_attached".to_owned(),
+                    step: u32::try_from(position).ok(),
+                    from_state: None,
+                    to_state: None,
+                    detail: serde_json::json!({ "run": run.to_string() }),
+                };
+                insert_event(&mut tx, WorkflowId::from_uuid(id), &event).await?;
+                attached.push((
+                    WorkflowId::from_uuid(id),
+                    u32::try_from(position).unwrap_or(0),
+                ));
+            }
+        }
+        commit(tx, "workflow").await?;
+        Ok(attached)
+    }
+}
+
+// ---- Workflows and time tracking: helpers ------------------------------------------------------
+
+const WORKFLOW_COLUMNS: &str = "id, template, ticket_key, owner_id, state, version, notes, \
+     time_box_secs, created_at, updated_at, started_at, completed_at";
+const TIMER_COLUMNS: &str =
+    "user_id, id, ticket_key, workflow_id, step, started_at, last_activity_at";
+
+impl ThisStore {
+    async fn steps_of(&self, workflow: Uuid) -> Result<Vec<Step>> {
+        let rows: Vec<StepRow> = sqlx::query_as(
+            "SELECT position, name, description, state, estimate_secs, checklist, expects, \
+             evidence, reason, started_at, completed_at FROM workflow_steps \
+             WHERE workflow_id = $1 ORDER BY position",
+        )
+        .bind(workflow)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("workflow step", e))?;
+        let mut steps: Vec<Step> = convert(rows)?;
+        let runs: Vec<(i32, Uuid)> = sqlx::query_as(
+            "SELECT step, run_id FROM workflow_step_runs WHERE workflow_id = $1 \
+             ORDER BY attached_at, run_id",
+        )
+        .bind(workflow)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("workflow step", e))?;
+        for (pos, run) in runs {
+            if let Some(step) = usize::try_from(pos).ok().and_then(|p| steps.get_mut(p)) {
+                step.runs.push(RunId::from_uuid(run));
+            }
+        }
+        Ok(steps)
+    }
+}
+
+/// The rules of a workflow write that the schema cannot say, checked before the transaction.
+fn check_workflow_write(write: &WorkflowWrite) -> Result<()> {
+    let w = &write.workflow;
+    let from = write.expected_version.unwrap_or(0);
+    if w.version <= from {
+        return Err(Error::invalid_input(format!(
+            "a workflow write must raise the version above {from}, not set it to {}",
+            w.version
+        )));
+    }
+    let versions: Vec<u32> = write.events.iter().map(|e| e.version).collect();
+    let wanted: Vec<u32> = (from + 1..=w.version).collect();
+    if versions != wanted {
+        return Err(Error::invalid_input(
+            "a workflow write needs exactly one event per new version, in order",
+        )
+        .with_context("workflow", w.id.to_string()));
+    }
+    for (i, step) in w.steps.iter().enumerate() {
+        if step.position as usize != i {
+            return Err(
+                Error::invalid_input("workflow steps must be numbered 0, 1, 2, …")
+                    .with_context("workflow", w.id.to_string()),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn to_i32(value: u32, field: &'static str) -> Result<i32> {
+    i32::try_from(value).map_err(|_| Error::invalid_input(format!("{field} is too large: {value}")))
+}
+
+fn secs(value: Option<u64>, field: &'static str) -> Result<Option<i64>> {
+    value.map(|v| to_i64(v, field)).transpose()
+}
+
+async fn insert_workflow(tx: &mut Tx, w: &Workflow) -> Result<()> {
+    not_empty(&w.template, "a workflow template")?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO workflows ({WORKFLOW_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    )))
+    .bind(w.id.as_uuid())
+    .bind(&w.template)
+    .bind(w.ticket.as_ref().map(IssueKey::as_str))
+    .bind(w.owner.as_uuid())
+    .bind(w.state.as_str())
+    .bind(to_i32(w.version, "a workflow version")?)
+    .bind(&w.notes)
+    .bind(secs(w.time_box_secs, "a time box")?)
+    .bind(DbTime(w.created_at))
+    .bind(DbTime(w.updated_at))
+    .bind(w.started_at.map(DbTime))
+    .bind(w.completed_at.map(DbTime))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| db_error("workflow", e).with_context("workflow", w.id.to_string()))?;
+    Ok(())
+}
+
+async fn update_workflow(tx: &mut Tx, w: &Workflow, expected: u32) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE workflows SET state = $3, version = $4, notes = $5, updated_at = $6, \
+         started_at = $7, completed_at = $8, ticket_key = $9 WHERE id = $1 AND version = $2",
+    )
+    .bind(w.id.as_uuid())
+    .bind(to_i32(expected, "a workflow version")?)
+    .bind(w.state.as_str())
+    .bind(to_i32(w.version, "a workflow version")?)
+    .bind(&w.notes)
+    .bind(DbTime(w.updated_at))
+    .bind(w.started_at.map(DbTime))
+    .bind(w.completed_at.map(DbTime))
+    .bind(w.ticket.as_ref().map(IssueKey::as_str))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| db_error("workflow", e).with_context("workflow", w.id.to_string()))?;
+    if done.rows_affected() == 1 {
+        return Ok(());
+    }
+    let current: Option<i32> = sqlx::query_scalar("SELECT version FROM workflows WHERE id = $1")
+        .bind(w.id.as_uuid())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(|e| db_error("workflow", e))?;
+    Err(match current {
+        None => Error::not_found("workflow not found").with_context("workflow", w.id.to_string()),
+        Some(current) => Error::new(
+            ErrorKind::Conflict,
+            format!(
+                "the workflow was changed by someone else (it is at version {current}, this \
+                 change was made from version {expected}); reload it and try again"
+            ),
+        )
+        .with_context("workflow", w.id.to_string()),
+    })
+}
+
+async fn insert_step(tx: &mut Tx, workflow: WorkflowId, step: &Step) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO workflow_steps (id, workflow_id, position, name, description, state, \
+         estimate_secs, checklist, expects, evidence, reason, started_at, completed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(workflow.as_uuid())
+    .bind(to_i32(step.position, "a step position")?)
+    .bind(&step.name)
+    .bind(&step.description)
+    .bind(step.state.as_str())
+    .bind(secs(step.estimate_secs, "an estimate")?)
+    .bind(Json(&step.checklist))
+    .bind(Json(&step.expects))
+    .bind(Json(&step.evidence))
+    .bind(&step.reason)
+    .bind(step.started_at.map(DbTime))
+    .bind(step.completed_at.map(DbTime))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| db_error("workflow step", e))?;
+    Ok(())
+}
+
+async fn update_step(tx: &mut Tx, workflow: WorkflowId, step: &Step) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE workflow_steps SET state = $3, checklist = $4, evidence = $5, reason = $6, \
+         started_at = $7, completed_at = $8 WHERE workflow_id = $1 AND position = $2",
+    )
+    .bind(workflow.as_uuid())
+    .bind(to_i32(step.position, "a step position")?)
+    .bind(step.state.as_str())
+    .bind(Json(&step.checklist))
+    .bind(Json(&step.evidence))
+    .bind(&step.reason)
+    .bind(step.started_at.map(DbTime))
+    .bind(step.completed_at.map(DbTime))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| db_error("workflow step", e))?;
+    if done.rows_affected() == 0 {
+        return Err(Error::not_found("workflow step not found")
+            .with_context("step", step.position.to_string()));
+    }
+    Ok(())
+}
+
+async fn insert_event(tx: &mut Tx, workflow: WorkflowId, event: &WorkflowEvent) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO workflow_events (id, workflow_id, version, actor_id, at, kind, step, \
+         from_state, to_state, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(workflow.as_uuid())
+    .bind(to_i32(event.version, "an event version")?)
+    .bind(event.actor.as_uuid())
+    .bind(DbTime(event.at))
+    .bind(&event.kind)
+    .bind(
+        event
+            .step
+            .map(|s| to_i32(s, "a step position"))
+            .transpose()?,
+    )
+    .bind(&event.from_state)
+    .bind(&event.to_state)
+    .bind(Json(&event.detail))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::new(
+                ErrorKind::Conflict,
+                "the workflow was changed by someone else; reload it and try again",
+            )
+            .with_source(e)
+        } else {
+            db_error("workflow event", e)
+        }
+    })?;
+    Ok(())
+}
+
+async fn insert_entry(tx: &mut Tx, entry: &TimeEntry) -> Result<()> {
+    if entry.ended_at < entry.started_at {
+        return Err(
+            Error::invalid_input("a time entry cannot end before it starts")
+                .with_context("entry", entry.id.to_string()),
+        );
+    }
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO time_entries ({TIME_ENTRY_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    )))
+    .bind(entry.id.as_uuid())
+    .bind(entry.user_id.as_uuid())
+    .bind(entry.ticket.as_ref().map(IssueKey::as_str))
+    .bind(entry.workflow_id.map(|w| w.as_uuid()))
+    .bind(&entry.step)
+    .bind(DbTime(entry.started_at))
+    .bind(DbTime(entry.ended_at))
+    .bind(entry.source.as_str())
+    .bind(&entry.note)
+    .bind(entry.corrects.map(|c| c.as_uuid()))
+    .bind(&entry.exported_worklog_id)
+    .bind(DbTime(entry.recorded_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| db_error("time entry", e).with_context("entry", entry.id.to_string()))?;
+    Ok(())
+}
+
+/// Applies a tracking write inside the caller's transaction.
+#[expect(
+    clippy::too_many_lines,
+    reason = "entries, idle periods, the timer and kept periods, in the order they must apply"
+)]
+async fn apply_tracking(tx: &mut Tx, write: &TrackingWrite) -> Result<()> {
+    for entry in &write.entries {
+        if let Some(old) = entry.corrects {
+            // A correction replaces the current version of an entry; correcting one that was
+            // already corrected would fork its history.
+            let taken: Option<Uuid> =
+                sqlx::query_scalar("SELECT id FROM time_entries WHERE corrects = $1 LIMIT 1")
+                    .bind(old.as_uuid())
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(|e| db_error("time entry", e))?;
+            if taken.is_some() {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    "this time entry was already corrected; correct the newest entry instead",
+                )
+                .with_context("entry", old.to_string()));
+            }
+        }
+        insert_entry(tx, entry).await?;
+    }
+    for idle in &write.idle {
+        if idle.ended_at < idle.started_at {
+            return Err(Error::invalid_input(
+                "an idle period cannot end before it starts",
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO idle_periods (id, user_id, ticket_key, workflow_id, step, started_at, \
+             ended_at, kept_entry_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(idle.id)
+        .bind(idle.user_id.as_uuid())
+        .bind(idle.ticket.as_ref().map(IssueKey::as_str))
+        .bind(idle.workflow_id.map(|w| w.as_uuid()))
+        .bind(&idle.step)
+        .bind(DbTime(idle.started_at))
+        .bind(DbTime(idle.ended_at))
+        .bind(idle.kept_entry_id.map(|e| e.as_uuid()))
+        .bind(DbTime(idle.recorded_at))
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| db_error("idle period", e))?;
+    }
+    if let TimerChange::Replace {
+        user_id,
+        expected,
+        timer,
+    } = &write.timer
+    {
+        if let Some(expected) = expected {
+            let done = sqlx::query("DELETE FROM timers WHERE user_id = $1 AND id = $2")
+                .bind(user_id.as_uuid())
+                .bind(expected)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| db_error("timer", e))?;
+            if done.rows_affected() == 0 {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    "the timer was stopped or restarted meanwhile; reload and try again",
+                ));
+            }
+        }
+        if let Some(timer) = timer {
+            if timer.user_id != *user_id {
+                return Err(Error::invalid_input(
+                    "a timer change names two different users",
+                ));
+            }
+            sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO timers ({TIMER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            )))
+            .bind(timer.user_id.as_uuid())
+            .bind(timer.id)
+            .bind(timer.ticket.as_ref().map(IssueKey::as_str))
+            .bind(timer.workflow_id.map(|w| w.as_uuid()))
+            .bind(&timer.step)
+            .bind(DbTime(timer.started_at))
+            .bind(DbTime(timer.last_activity_at))
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::new(
+                        ErrorKind::Conflict,
+                        "a timer is already running for this user; stop it first",
+                    )
+                    .with_source(e)
+                } else {
+                    db_error("timer", e)
+                }
+            })?;
+        }
+    }
+    for (idle, entry) in &write.kept_idle {
+        let done = sqlx::query(
+            "UPDATE idle_periods SET kept_entry_id = $2 WHERE id = $1 AND kept_entry_id IS NULL",
+        )
+        .bind(idle)
+        .bind(entry.as_uuid())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| db_error("idle period", e))?;
+        if done.rows_affected() == 0 {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                "this idle period does not exist or was already kept",
+            )
+            .with_context("idle", idle.to_string()));
+        }
+    }
+    Ok(())
 }
 
 // ---- Run imports ------------------------------------------------------------------------------

@@ -25,6 +25,10 @@ pub(crate) enum ImportCommand {
         /// Name of the run (default: the report's name, else the first file's name).
         #[arg(long, value_name = "NAME")]
         run_name: Option<String>,
+        /// Attach the run to the active workflow step for this ticket too (tests' own
+        /// ticket links are used anyway).
+        #[arg(long, value_name = "KEY")]
+        ticket: Vec<String>,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
@@ -35,8 +39,13 @@ pub(crate) fn run(ctx: &Context, cmd: ImportCommand, out: &mut Output) -> Result
     let ImportCommand::Junit {
         paths,
         run_name,
+        ticket,
         json,
     } = cmd;
+    let workflow_tickets = ticket
+        .iter()
+        .map(|t| qapms_core::model::IssueKey::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
     let loaded = ctx.load()?;
     let url = loaded.config.store.resolved_url(&loaded.paths);
     let projects = loaded
@@ -50,6 +59,7 @@ pub(crate) fn run(ctx: &Context, cmd: ImportCommand, out: &mut Output) -> Result
     let options = ImportOptions {
         run_name,
         links: LinkRules { projects },
+        workflow_tickets,
         ..ImportOptions::default()
     };
     let rt = runtime()?;
@@ -75,6 +85,12 @@ pub(crate) fn run(ctx: &Context, cmd: ImportCommand, out: &mut Output) -> Result
                 summary.skipped,
                 summary.retried
             ));
+            for (workflow, step) in &summary.attached_steps {
+                out.line(&format!(
+                    "attached to step {} of workflow {workflow}",
+                    step + 1
+                ));
+            }
         }
         Ok(0)
     })

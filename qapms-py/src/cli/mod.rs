@@ -16,6 +16,8 @@ mod output;
 mod patterns_cmd;
 mod secrets_cmd;
 mod store_cmd;
+mod time_cmd;
+mod workflow_cmd;
 
 use std::path::PathBuf;
 
@@ -79,6 +81,12 @@ enum Command {
     /// Import test results into the store.
     #[command(subcommand)]
     Import(import_cmd::ImportCommand),
+    /// Follow a guided workflow: start, status, steps, pause, resume, complete.
+    Workflow(workflow_cmd::WorkflowArgs),
+    /// Start, stop or show your timer.
+    Timer(time_cmd::TimerArgs),
+    /// Time reports, manual entries and kept idle time.
+    Time(time_cmd::TimeArgs),
 }
 
 /// What every command gets: the environment snapshot and the global options.
@@ -188,6 +196,9 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
         Command::Store(cmd) => store_cmd::run(&ctx, cmd, out),
         Command::Patterns(cmd) => patterns_cmd::run(cmd, out),
         Command::Import(cmd) => import_cmd::run(&ctx, cmd, out),
+        Command::Workflow(args) => workflow_cmd::run(&ctx, args, out),
+        Command::Timer(args) => time_cmd::run_timer(&ctx, args, out),
+        Command::Time(args) => time_cmd::run_time(&ctx, args, out),
     }
 }
 

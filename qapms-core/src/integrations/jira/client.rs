@@ -923,3 +923,36 @@ impl TicketSource for Jira {
             .boxed()
     }
 }
+
+/// Time tracking's worklog export goes through the issue worklog endpoints.
+#[async_trait]
+impl crate::tracking::WorklogSink for Jira {
+    async fn worklogs(&self, issue: &IssueKey) -> Result<Vec<crate::tracking::ExistingWorklog>> {
+        Ok(self
+            .issues()
+            .worklogs(issue)
+            .await?
+            .into_iter()
+            .map(|w| crate::tracking::ExistingWorklog {
+                // The comment is ADF on Cloud and text on Data Center; its JSON form holds the
+                // marker either way.
+                comment_text: w.comment.map(|c| c.to_string()).unwrap_or_default(),
+                id: w.id,
+            })
+            .collect())
+    }
+
+    async fn add_worklog(
+        &self,
+        issue: &IssueKey,
+        started: DateTime<Utc>,
+        seconds: u64,
+        comment: &str,
+    ) -> Result<String> {
+        Ok(self
+            .issues()
+            .add_worklog(issue, started, seconds, Some(comment))
+            .await?
+            .id)
+    }
+}

@@ -1,0 +1,393 @@
+//! The workflow engine: loads a snapshot, applies a command with the pure state machine,
+//! plans the timer change that goes with it, and hands the store one write.
+//!
+//! Every write names the version it was computed from, so two front-ends acting at once on
+//! the same workflow cannot both win: the second gets [`ErrorKind::Conflict`] and nothing of
+//! its change is stored. A caller that already holds a snapshot (a dashboard page, a CLI
+//! `--expect-version`) can pass its version to [`Engine::apply`] to refuse acting on a view
+//! that is out of date.
+//!
+//! Time is the owner's: when the owner acts, their timer follows the active step (it starts
+//! with the workflow, moves with each step, stops on pause, completion or abandonment and
+//! restarts on resume). Another user's actions are logged with their name but do not touch
+//! anyone's timer.
+//!
+//! [`ErrorKind::Conflict`]: crate::ErrorKind::Conflict
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use super::machine::{self, Command};
+use super::template::{Catalog, ResolvedTemplate};
+use crate::config::StepAction;
+use crate::model::{
+    ChecklistItem, IdlePeriod, IssueKey, Step, StepState, TrackingWrite, UserId, Workflow,
+    WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowState, WorkflowWrite, utc_now,
+};
+use crate::store::Store;
+use crate::tracking::timer::{self, Target};
+use crate::{Error, ErrorKind, Result};
+
+/// Where the engine gets the time; tests and simulations inject their own.
+pub trait Clock: Send + Sync + fmt::Debug {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock, at the store's microsecond precision.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        utc_now()
+    }
+}
+
+/// A clock that moves only when told to: for tests, simulations and replaying history.
+#[derive(Debug)]
+pub struct ManualClock {
+    micros: AtomicI64,
+}
+
+impl ManualClock {
+    pub fn new(at: DateTime<Utc>) -> Self {
+        Self {
+            micros: AtomicI64::new(at.timestamp_micros()),
+        }
+    }
+
+    pub fn set(&self, at: DateTime<Utc>) {
+        self.micros.store(at.timestamp_micros(), Ordering::SeqCst);
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.micros
+            .fetch_add(by.num_microseconds().unwrap_or(i64::MAX), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_micros(self.micros.load(Ordering::SeqCst)).unwrap_or_default()
+    }
+}
+
+/// The idle threshold when the configuration does not set one.
+pub const DEFAULT_IDLE_GAP: Duration = Duration::minutes(15);
+
+/// An action of a finished step, with `{ticket}`, `{template}`, `{step}` and `{workflow}`
+/// filled in, for the front-end (or an integration runner) to carry out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DueAction {
+    pub step: String,
+    pub action: StepAction,
+}
+
+/// What a transition did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub workflow: Workflow,
+    pub events: Vec<WorkflowEvent>,
+    /// Actions of the step that was just finished.
+    pub actions: Vec<DueAction>,
+    /// Time entries the transition wrote (a stopped or switched timer).
+    pub entries_written: usize,
+    /// Idle time the transition left uncounted; the QA may keep it.
+    pub idle: Vec<IdlePeriod>,
+}
+
+/// Runs workflows against a store.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    catalog: Catalog,
+    clock: Arc<dyn Clock>,
+    idle_gap: Duration,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, catalog: Catalog) -> Self {
+        Self {
+            store,
+            catalog,
+            clock: Arc::new(SystemClock),
+            idle_gap: DEFAULT_IDLE_GAP,
+        }
+    }
+
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The gap with no activity after which time stops counting.
+    #[must_use]
+    pub fn with_idle_gap(mut self, gap: std::time::Duration) -> Self {
+        self.idle_gap = Duration::from_std(gap).unwrap_or(DEFAULT_IDLE_GAP);
+        self
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Creates a workflow from `template` for `ticket`, owned by `actor`, and starts it (its
+    /// first step becomes active and the owner's timer starts), in one write.
+    pub async fn start(
+        &self,
+        template: &str,
+        ticket: Option<IssueKey>,
+        actor: UserId,
+    ) -> Result<Outcome> {
+        let resolved = self.catalog.resolve(template)?;
+        let now = self.clock.now();
+        let created = instantiate(&resolved, ticket, actor, now);
+        let mut events = vec![WorkflowEvent {
+            version: 1,
+            actor,
+            at: now,
+            kind: "created".to_owned(),
+            step: None,
+            from_state: None,
+            to_state: Some(WorkflowState::Created.as_str().to_owned()),
+            detail: json!({ "template": resolved.name }),
+        }];
+        let transition = machine::apply(&created, &Command::Start, actor, now)?;
+        events.extend(transition.events);
+        let tracking = self.plan_tracking(&transition.workflow, actor, now).await?;
+        let write = WorkflowWrite {
+            workflow: transition.workflow,
+            expected_version: None,
+            changed_steps: Vec::new(),
+            events,
+            tracking,
+        };
+        self.store.write_workflow(&write).await?;
+        tracing::info!(workflow = %write.workflow.id, template, "workflow started");
+        Ok(outcome(write, Vec::new()))
+    }
+
+    /// Applies `command` to workflow `id` for `actor`. With `expected_version`, a workflow that
+    /// moved on since the caller looked is a conflict before anything is computed.
+    pub async fn apply(
+        &self,
+        id: &WorkflowId,
+        expected_version: Option<u32>,
+        actor: UserId,
+        command: &Command,
+    ) -> Result<Outcome> {
+        let current = self.store.workflow(id).await?;
+        if let Some(expected) = expected_version
+            && expected != current.version
+        {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!(
+                    "the workflow is at version {}, not {expected}: someone changed it; reload it and try again",
+                    current.version
+                ),
+            )
+            .with_context("workflow", id.to_string()));
+        }
+        let now = self.clock.now();
+        let transition = machine::apply(&current, command, actor, now)?;
+        let tracking = self.plan_tracking(&transition.workflow, actor, now).await?;
+        let actions = transition
+            .finished_step
+            .map(|pos| self.due_actions(&transition.workflow, pos))
+            .unwrap_or_default();
+        let write = WorkflowWrite {
+            workflow: transition.workflow,
+            expected_version: Some(current.version),
+            changed_steps: transition.changed_steps,
+            events: transition.events,
+            tracking,
+        };
+        self.store.write_workflow(&write).await?;
+        tracing::debug!(workflow = %id, command = command.name(), version = write.workflow.version, "workflow transition");
+        Ok(outcome(write, actions))
+    }
+
+    /// A workflow by id.
+    pub async fn workflow(&self, id: &WorkflowId) -> Result<Workflow> {
+        self.store.workflow(id).await
+    }
+
+    /// The user's most recently touched open workflow (created, in progress or paused),
+    /// optionally for one ticket: what `qapms workflow status` shows without an id.
+    pub async fn current(
+        &self,
+        owner: UserId,
+        ticket: Option<&IssueKey>,
+    ) -> Result<Option<Workflow>> {
+        let filter = WorkflowFilter {
+            owner: Some(owner),
+            ticket: ticket.cloned(),
+            states: vec![
+                WorkflowState::InProgress,
+                WorkflowState::Paused,
+                WorkflowState::Created,
+            ],
+            limit: Some(1),
+        };
+        Ok(self.store.list_workflows(&filter).await?.into_iter().next())
+    }
+
+    async fn plan_tracking(
+        &self,
+        workflow: &Workflow,
+        actor: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<TrackingWrite> {
+        if actor != workflow.owner {
+            return Ok(TrackingWrite::default());
+        }
+        let desired = (workflow.state == WorkflowState::InProgress)
+            .then(|| workflow.active_step())
+            .flatten()
+            .map(|step| Target {
+                ticket: workflow.ticket.clone(),
+                workflow_id: Some(workflow.id),
+                step: Some(step.name.clone()),
+            });
+        let current = self.store.timer(&actor).await?;
+        Ok(timer::plan(
+            actor,
+            current.as_ref(),
+            desired.as_ref(),
+            now,
+            self.idle_gap,
+            |t| t.workflow_id == Some(workflow.id),
+        ))
+    }
+
+    fn due_actions(&self, workflow: &Workflow, pos: u32) -> Vec<DueAction> {
+        let Some(step) = workflow.steps.get(pos as usize) else {
+            return Vec::new();
+        };
+        let Ok(template) = self.catalog.resolve(&workflow.template) else {
+            tracing::warn!(template = %workflow.template, "the workflow's template is gone; its actions are not run");
+            return Vec::new();
+        };
+        let Some(defined) = template.steps.iter().find(|s| s.name == step.name) else {
+            return Vec::new();
+        };
+        let fill = |text: &str| render(text, workflow, &step.name);
+        defined
+            .actions
+            .iter()
+            .map(|action| DueAction {
+                step: step.name.clone(),
+                action: render_action(action, &fill),
+            })
+            .collect()
+    }
+}
+
+fn outcome(write: WorkflowWrite, actions: Vec<DueAction>) -> Outcome {
+    Outcome {
+        entries_written: write.tracking.entries.len(),
+        idle: write.tracking.idle,
+        workflow: write.workflow,
+        events: write.events,
+        actions,
+    }
+}
+
+/// A workflow in state `created`, at version 1, with every step pending.
+pub fn instantiate(
+    template: &ResolvedTemplate,
+    ticket: Option<IssueKey>,
+    owner: UserId,
+    now: DateTime<Utc>,
+) -> Workflow {
+    let steps = template
+        .steps
+        .iter()
+        .zip(0u32..)
+        .map(|(s, position)| Step {
+            position,
+            name: s.name.clone(),
+            description: s.description.clone(),
+            state: StepState::Pending,
+            estimate_secs: s.estimate.map(|d| d.0.as_secs()),
+            checklist: s
+                .checklist
+                .iter()
+                .map(|text| ChecklistItem {
+                    text: text.clone(),
+                    done: false,
+                    done_at: None,
+                    done_by: None,
+                })
+                .collect(),
+            expects: s.evidence.clone(),
+            evidence: Vec::new(),
+            reason: None,
+            started_at: None,
+            completed_at: None,
+            runs: Vec::new(),
+        })
+        .collect();
+    Workflow {
+        id: WorkflowId::new(),
+        template: template.name.clone(),
+        ticket,
+        owner,
+        state: WorkflowState::Created,
+        version: 1,
+        notes: None,
+        time_box_secs: template.time_box_secs,
+        created_at: now,
+        updated_at: now,
+        started_at: None,
+        completed_at: None,
+        steps,
+    }
+}
+
+fn render(text: &str, workflow: &Workflow, step: &str) -> String {
+    text.replace(
+        "{ticket}",
+        workflow.ticket.as_ref().map_or("", IssueKey::as_str),
+    )
+    .replace("{template}", &workflow.template)
+    .replace("{step}", step)
+    .replace("{workflow}", &workflow.id.to_string())
+}
+
+fn render_action(action: &StepAction, fill: &dyn Fn(&str) -> String) -> StepAction {
+    match action {
+        StepAction::JiraTransition { to } => StepAction::JiraTransition { to: fill(to) },
+        StepAction::JiraComment { body } => StepAction::JiraComment { body: fill(body) },
+        StepAction::JiraWorklog { comment } => StepAction::JiraWorklog {
+            comment: comment.as_deref().map(fill),
+        },
+        StepAction::JiraCreateIssue {
+            issue_type,
+            summary,
+        } => StepAction::JiraCreateIssue {
+            issue_type: issue_type.clone(),
+            summary: fill(summary),
+        },
+        StepAction::PostmanSearch { query } => StepAction::PostmanSearch { query: fill(query) },
+        StepAction::TestmoSearch { query } => StepAction::TestmoSearch { query: fill(query) },
+        StepAction::GrafanaAnnotation { text, tags } => StepAction::GrafanaAnnotation {
+            text: fill(text),
+            tags: tags.clone(),
+        },
+        other => other.clone(),
+    }
+}
