@@ -29,6 +29,7 @@ use crate::integrations::{
     Annotation, AnnotationFilter, Annotations, HealthReport, Integration, MetricQuery,
     MetricSeries, MetricSource,
 };
+use crate::logging::Redactor;
 use crate::{Error, ErrorKind, Result};
 
 /// Search hits asked for per page (Grafana's maximum is 5000).
@@ -44,6 +45,9 @@ pub struct Grafana {
 struct Inner {
     http: HttpClient,
     datasources: BTreeMap<String, GrafanaDatasource>,
+    /// Per-query error text is Grafana's (or the datasource's) own words, quoted into
+    /// messages, so it passes the process redactor like HTTP error bodies do.
+    redactor: Option<Redactor>,
 }
 
 impl Grafana {
@@ -66,9 +70,14 @@ impl Grafana {
     pub(crate) fn from_parts(
         http: HttpClient,
         datasources: BTreeMap<String, GrafanaDatasource>,
+        redactor: Option<Redactor>,
     ) -> Self {
         Self {
-            inner: Arc::new(Inner { http, datasources }),
+            inner: Arc::new(Inner {
+                http,
+                datasources,
+                redactor,
+            }),
         }
     }
 
@@ -630,6 +639,7 @@ impl QueryDatasource<'_> {
     /// ```
     pub async fn send(self) -> Result<Vec<MetricSeries>> {
         let refs: Vec<String> = self.targets.iter().map(|(r, _)| r.clone()).collect();
+        let grafana = self.grafana;
         let response = self.send_raw().await?;
         let mut out = Vec::new();
         for ref_id in refs {
@@ -637,7 +647,11 @@ impl QueryDatasource<'_> {
                 continue;
             };
             if let Some(message) = result.error.as_deref().filter(|m| !m.is_empty()) {
-                return Err(query_failed(&ref_id, message, result.status));
+                let message = match &grafana.inner.redactor {
+                    Some(r) => r.redact(message).into_owned(),
+                    None => message.to_owned(),
+                };
+                return Err(query_failed(&ref_id, &message, result.status));
             }
             out.extend(frames_to_series(
                 &result.frames,

@@ -107,10 +107,14 @@ impl GrafanaBuilder {
         if let Some((n, per, burst)) = self.rate {
             http = http.rate(n, per, burst);
         }
-        if let Some(redactor) = self.redactor {
-            http = http.redactor(redactor);
+        if let Some(redactor) = &self.redactor {
+            http = http.redactor(redactor.clone());
         }
-        Ok(Grafana::from_parts(http.build()?, self.datasources))
+        Ok(Grafana::from_parts(
+            http.build()?,
+            self.datasources,
+            self.redactor,
+        ))
     }
 }
 
