@@ -207,8 +207,8 @@ impl Respond for SearchPages {
                 .url
                 .query_pairs()
                 .find(|(k, _)| k == name)
-                .map(|(_, v)| v.parse().unwrap())
-                .unwrap()
+                .map(|(_, v)| v.parse().expect("a numeric query parameter"))
+                .expect("the client sends `limit` and `page`")
         };
         let (limit, page) = (q("limit"), q("page"));
         let start = (page - 1) * limit;
@@ -373,7 +373,7 @@ async fn ds_query_decodes_frames_into_series() {
         query: json!({"expr": "sum by (job, code) (rate(http_errors_total[5m]))"}),
         from: at(1_700_000_000_000),
         to: at(1_700_003_600_000),
-        interval: Some(Duration::from_secs(60)),
+        interval: Some(Duration::from_mins(1)),
         max_data_points: None,
     };
     let series = client.series(&query).await.unwrap();

@@ -93,7 +93,7 @@ async fn prism_accepts_every_request_the_grafana_client_makes() {
             .datasources()
             .query("P1809F7CD0C75ACF3", now - chrono::Duration::hours(1), now)
             .target("A", json!({"expr": "up"}))
-            .interval(std::time::Duration::from_secs(60))
+            .interval(std::time::Duration::from_mins(1))
             .send_raw()
             .await,
     );

@@ -103,7 +103,7 @@ impl Respond for CursorPages {
             .url
             .query_pairs()
             .find(|(k, _)| k == "cursor")
-            .map_or(0, |(_, v)| v.parse().unwrap());
+            .map_or(0, |(_, v)| v.parse().expect("a numeric query parameter"));
         let end = (start + self.page).min(self.total);
         let items: Vec<Value> = (start..end)
             .map(|n| json!({"id": format!("ws-{n}"), "name": format!("Workspace {n}"), "type": "team"}))
@@ -149,7 +149,7 @@ impl Respond for OffsetPages {
                 .url
                 .query_pairs()
                 .find(|(k, _)| k == name)
-                .map_or(0, |(_, v)| v.parse().unwrap())
+                .map_or(0, |(_, v)| v.parse().expect("a numeric query parameter"))
         };
         let (offset, limit) = (q("offset"), q("limit"));
         let end = (offset + limit.min(self.cap)).min(self.total);

@@ -33,11 +33,14 @@ pub(crate) fn load_spec(rel: &str, test: &str) -> Option<Value> {
         eprintln!("{test}: skipped, ../shared/contracts/{rel} is not present");
         return None;
     };
-    let text = std::fs::read_to_string(&path).expect("the spec is readable");
-    if rel.ends_with(".yaml") || rel.ends_with(".yml") {
-        Some(serde_saphyr::from_str(&text).expect("the spec is YAML"))
+    let body = std::fs::read_to_string(&path).expect("the spec is readable");
+    let yaml = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    if yaml {
+        Some(serde_saphyr::from_str(&body).expect("the spec is YAML"))
     } else {
-        Some(serde_json::from_str(&text).expect("the spec is JSON"))
+        Some(serde_json::from_str(&body).expect("the spec is JSON"))
     }
 }
 
@@ -143,8 +146,10 @@ pub(crate) fn swagger_body_schema<'s>(spec: &'s Value, path: &str, method: &str)
     spec["paths"][path][method]["parameters"]
         .as_array()
         .and_then(|params| params.iter().find(|p| p["in"] == "body"))
-        .map(|p| &p["schema"])
-        .unwrap_or_else(|| panic!("{method} {path} takes no body in the spec"))
+        .map_or_else(
+            || panic!("{method} {path} takes no body in the spec"),
+            |p| &p["schema"],
+        )
 }
 
 /// A fixture file under `tests/fixtures/<dir>/`.

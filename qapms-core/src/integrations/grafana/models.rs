@@ -309,90 +309,15 @@ pub fn frames_to_series(frames: &[Frame], what: &str) -> Result<Vec<MetricSeries
             );
             continue;
         };
-        let bad = |path: String, why: &str| {
-            Error::new(
-                ErrorKind::Upstream,
-                format!("{what}: malformed data frame at field `{path}`: {why}"),
-            )
-            .with_context("field", path)
-        };
-        let column = |c: usize| {
-            frame.data.values.get(c).ok_or_else(|| {
-                bad(
-                    format!("frames[{f}].data.values[{c}]"),
-                    "the column is missing",
-                )
-            })
-        };
-        let times = column(time_col)?;
-        let mut timestamps = Vec::with_capacity(times.len());
-        for (row, value) in times.iter().enumerate() {
-            let at = value
-                .as_i64()
-                .or_else(|| value.as_f64().filter(|v| v.is_finite()).map(|v| v as i64))
-                .and_then(DateTime::from_timestamp_millis)
-                .ok_or_else(|| {
-                    bad(
-                        format!("frames[{f}].data.values[{time_col}][{row}]"),
-                        "expected epoch milliseconds",
-                    )
-                })?;
-            timestamps.push(at);
-        }
+        let at = FrameAt { frame, f, what };
+        let timestamps = at.times(time_col)?;
         for (c, field) in fields.iter().enumerate() {
             if field.kind.as_deref() != Some("number") {
                 continue;
             }
-            let cells = column(c)?;
-            if cells.len() != timestamps.len() {
-                return Err(bad(
-                    format!("frames[{f}].data.values[{c}]"),
-                    &format!("{} values for {} timestamps", cells.len(), timestamps.len()),
-                ));
-            }
-            let mut values = Vec::with_capacity(cells.len());
-            for (row, cell) in cells.iter().enumerate() {
-                match cell {
-                    Value::Null => values.push(None),
-                    Value::Number(n) => values.push(n.as_f64()),
-                    _ => {
-                        return Err(bad(
-                            format!("frames[{f}].data.values[{c}][{row}]"),
-                            "expected a number or null",
-                        ));
-                    }
-                }
-            }
-            if let Some(Some(entities)) = frame.data.entities.get(c) {
-                for (rows, special) in [
-                    (&entities.nan, f64::NAN),
-                    (&entities.inf, f64::INFINITY),
-                    (&entities.neg_inf, f64::NEG_INFINITY),
-                ] {
-                    for &row in rows {
-                        let slot = values.get_mut(row).ok_or_else(|| {
-                            bad(
-                                format!("frames[{f}].data.entities[{c}]"),
-                                &format!("row {row} is past the end of the column"),
-                            )
-                        })?;
-                        *slot = Some(special);
-                    }
-                }
-            }
-            let config = field.config.as_ref();
-            let name = config
-                .and_then(|c| {
-                    c.display_name_from_ds
-                        .clone()
-                        .or_else(|| c.display_name.clone())
-                })
-                .filter(|n| !n.is_empty())
-                .or_else(|| (!field.name.is_empty()).then(|| field.name.clone()))
-                .or_else(|| frame.schema.name.clone())
-                .unwrap_or_else(|| "Value".to_owned());
+            let values = at.numbers(c, timestamps.len())?;
             out.push(MetricSeries {
-                name,
+                name: series_name(field, frame),
                 labels: field.labels.clone(),
                 timestamps: timestamps.clone(),
                 values,
@@ -400,4 +325,116 @@ pub fn frames_to_series(frames: &[Frame], what: &str) -> Result<Vec<MetricSeries
         }
     }
     Ok(out)
+}
+
+/// The name Grafana would show: the datasource's display name, the field's, the frame's.
+fn series_name(field: &FieldSchema, frame: &Frame) -> String {
+    field
+        .config
+        .as_ref()
+        .and_then(|c| {
+            c.display_name_from_ds
+                .clone()
+                .or_else(|| c.display_name.clone())
+        })
+        .filter(|n| !n.is_empty())
+        .or_else(|| (!field.name.is_empty()).then(|| field.name.clone()))
+        .or_else(|| frame.schema.name.clone())
+        .unwrap_or_else(|| "Value".to_owned())
+}
+
+/// One frame being decoded, with what is needed to name a broken value.
+struct FrameAt<'a> {
+    frame: &'a Frame,
+    f: usize,
+    what: &'a str,
+}
+
+impl FrameAt<'_> {
+    fn bad(&self, path: String, why: &str) -> Error {
+        Error::new(
+            ErrorKind::Upstream,
+            format!(
+                "{}: malformed data frame at field `{path}`: {why}",
+                self.what
+            ),
+        )
+        .with_context("field", path)
+    }
+
+    fn column(&self, c: usize) -> Result<&[Value]> {
+        self.frame
+            .data
+            .values
+            .get(c)
+            .map(Vec::as_slice)
+            .ok_or_else(|| {
+                self.bad(
+                    format!("frames[{}].data.values[{c}]", self.f),
+                    "the column is missing",
+                )
+            })
+    }
+
+    fn times(&self, c: usize) -> Result<Vec<DateTime<Utc>>> {
+        let cells = self.column(c)?;
+        let mut out = Vec::with_capacity(cells.len());
+        for (row, value) in cells.iter().enumerate() {
+            let at = value
+                .as_i64()
+                .or_else(|| value.as_f64().filter(|v| v.is_finite()).map(|v| v as i64))
+                .and_then(DateTime::from_timestamp_millis)
+                .ok_or_else(|| {
+                    self.bad(
+                        format!("frames[{}].data.values[{c}][{row}]", self.f),
+                        "expected epoch milliseconds",
+                    )
+                })?;
+            out.push(at);
+        }
+        Ok(out)
+    }
+
+    /// Column `c` as numbers, `null` as `None`, and `entities` restoring `NaN` and infinities.
+    fn numbers(&self, c: usize, rows: usize) -> Result<Vec<Option<f64>>> {
+        let f = self.f;
+        let cells = self.column(c)?;
+        if cells.len() != rows {
+            return Err(self.bad(
+                format!("frames[{f}].data.values[{c}]"),
+                &format!("{} values for {rows} timestamps", cells.len()),
+            ));
+        }
+        let mut values = Vec::with_capacity(rows);
+        for (row, cell) in cells.iter().enumerate() {
+            match cell {
+                Value::Null => values.push(None),
+                Value::Number(n) => values.push(n.as_f64()),
+                _ => {
+                    return Err(self.bad(
+                        format!("frames[{f}].data.values[{c}][{row}]"),
+                        "expected a number or null",
+                    ));
+                }
+            }
+        }
+        if let Some(Some(entities)) = self.frame.data.entities.get(c) {
+            for (list, special) in [
+                (&entities.nan, f64::NAN),
+                (&entities.inf, f64::INFINITY),
+                (&entities.neg_inf, f64::NEG_INFINITY),
+            ] {
+                for &row in list {
+                    let slot = values.get_mut(row).ok_or_else(|| {
+                        self.bad(
+                            format!("frames[{f}].data.entities[{c}]"),
+                            &format!("row {row} is past the end of the column"),
+                        )
+                    })?;
+                    *slot = Some(special);
+                }
+            }
+        }
+        Ok(values)
+    }
 }
