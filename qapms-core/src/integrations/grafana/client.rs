@@ -114,16 +114,40 @@ impl Grafana {
     }
 
     /// Dashboards: search and get.
+    ///
+    /// ```no_run
+    /// # async fn run(grafana: qapms_core::integrations::grafana::Grafana) -> qapms_core::Result<()> {
+    /// let hits = grafana.dashboards().search().tag("qa").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn dashboards(&self) -> DashboardHandler<'_> {
         DashboardHandler { grafana: self }
     }
 
     /// Annotations: create and list.
+    ///
+    /// ```no_run
+    /// # async fn run(grafana: qapms_core::integrations::grafana::Grafana) -> qapms_core::Result<()> {
+    /// let id = grafana.annotations().create("Smoke test passed", chrono::Utc::now()).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn annotations(&self) -> AnnotationHandler<'_> {
         AnnotationHandler { grafana: self }
     }
 
     /// Datasource queries through `/api/ds/query`.
+    ///
+    /// ```no_run
+    /// # async fn run(grafana: qapms_core::integrations::grafana::Grafana) -> qapms_core::Result<()> {
+    /// let to = chrono::Utc::now();
+    /// let series = grafana
+    ///     .datasources()
+    ///     .query("prometheus", to - chrono::Duration::hours(1), to)
+    ///     .target("A", serde_json::json!({"expr": "up"}))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn datasources(&self) -> DatasourceHandler<'_> {
         DatasourceHandler { grafana: self }
     }

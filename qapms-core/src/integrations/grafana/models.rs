@@ -295,6 +295,15 @@ pub struct Entities {
 ///
 /// Frames without a time field (tables) yield nothing. `what` names the query in errors, which
 /// give the JSON path of the value that broke (e.g. `frames[0].data.values[1][7]`).
+///
+/// ```no_run
+/// # fn run(response: qapms_core::integrations::grafana::models::QueryResponse) -> qapms_core::Result<()> {
+/// use qapms_core::integrations::grafana::frames_to_series;
+/// for (ref_id, result) in &response.results {
+///     let series = frames_to_series(&result.frames, ref_id)?;
+/// }
+/// # Ok(()) }
+/// ```
 pub fn frames_to_series(frames: &[Frame], what: &str) -> Result<Vec<MetricSeries>> {
     let mut out = Vec::new();
     for (f, frame) in frames.iter().enumerate() {

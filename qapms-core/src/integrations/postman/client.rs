@@ -141,21 +141,47 @@ impl Postman {
     }
 
     /// Workspaces: list and get.
+    ///
+    /// ```no_run
+    /// # async fn run(postman: qapms_core::integrations::postman::Postman) -> qapms_core::Result<()> {
+    /// let all = postman.workspaces().list().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn workspaces(&self) -> WorkspaceHandler<'_> {
         WorkspaceHandler { postman: self }
     }
 
     /// Collections: list and get whole (format v2.1).
+    ///
+    /// ```no_run
+    /// # async fn run(postman: qapms_core::integrations::postman::Postman) -> qapms_core::Result<()> {
+    /// let summaries = postman.collections().list().send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn collections(&self) -> CollectionHandler<'_> {
         CollectionHandler { postman: self }
     }
 
     /// Environments: list and get with values.
+    ///
+    /// ```no_run
+    /// # async fn run(postman: qapms_core::integrations::postman::Postman) -> qapms_core::Result<()> {
+    /// let environments = postman.environments().list().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn environments(&self) -> EnvironmentHandler<'_> {
         EnvironmentHandler { postman: self }
     }
 
     /// The collection files this client was configured with.
+    ///
+    /// ```no_run
+    /// # fn run(postman: qapms_core::integrations::postman::Postman) {
+    /// for file in postman.collection_files() {
+    ///     tracing::info!("{}", file.display());
+    /// }
+    /// # }
+    /// ```
     pub fn collection_files(&self) -> &[PathBuf] {
         &self.inner.files
     }

@@ -182,6 +182,14 @@ pub struct Script {
 
 /// Parses a collection document: a v2.0/v2.1 collection, or the Postman API's
 /// `{"collection": …}` envelope around one. `what` names the source in errors.
+///
+/// ```no_run
+/// # fn run(bytes: &[u8]) -> qapms_core::Result<()> {
+/// use qapms_core::integrations::postman::parse_collection;
+/// let collection = parse_collection(bytes, "payments.postman_collection.json")?;
+/// tracing::info!("{}: {} requests", collection.info.name, collection.flatten().len());
+/// # Ok(()) }
+/// ```
 pub fn parse_collection(bytes: &[u8], what: &str) -> Result<Collection> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         Error::invalid_input(format!(
@@ -250,6 +258,14 @@ fn check_version(value: &Value, what: &str) -> Result<()> {
 /// Reads and parses a collection file.
 ///
 /// A directory is refused with a message: v3 collections are folders of YAML files.
+///
+/// ```no_run
+/// # async fn run() -> qapms_core::Result<()> {
+/// use qapms_core::integrations::postman::read_collection_file;
+/// let path = std::path::Path::new("postman/payments.postman_collection.json");
+/// let requests = read_collection_file(path).await?.flatten();
+/// # Ok(()) }
+/// ```
 pub async fn read_collection_file(path: &Path) -> Result<Collection> {
     let shown = path.display().to_string();
     let meta = tokio::fs::metadata(path).await.map_err(|e| {
@@ -269,6 +285,14 @@ pub async fn read_collection_file(path: &Path) -> Result<Collection> {
 
 impl Collection {
     /// Every request, depth first in collection order, with its folder path.
+    ///
+    /// ```no_run
+    /// # fn run(collection: qapms_core::integrations::postman::Collection) {
+    /// for request in collection.flatten() {
+    ///     tracing::info!("{} {} {}", request.folder_path.join("/"), request.method, request.url.raw);
+    /// }
+    /// # }
+    /// ```
     pub fn flatten(&self) -> Vec<CatalogRequest> {
         let mut out = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
