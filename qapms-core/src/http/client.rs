@@ -317,7 +317,7 @@ async fn wait_on(limiter: &Limiter) {
 /// An extra limit on some calls of a client, on the same tokio clock as the client's own
 /// limiter: Postman allows 300 calls a minute overall but only 10 per 10 s on list endpoints.
 /// The integration waits on it before sending; the client's limiter still applies after.
-pub(crate) struct Pacer {
+pub struct Pacer {
     limiter: Limiter,
 }
 
@@ -330,7 +330,17 @@ impl std::fmt::Debug for Pacer {
 impl Pacer {
     /// `requests` per `per` with bursts of `burst` (default `requests`); `None` if `requests`
     /// is zero or the period is too short to pace.
-    pub(crate) fn new(requests: u32, per: Duration, burst: Option<u32>) -> Option<Self> {
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// use qapms_core::http::Pacer;
+    /// let lists = Pacer::new(10, std::time::Duration::from_secs(10), None);
+    /// if let Some(pacer) = &lists {
+    ///     pacer.wait().await; // then send the list call
+    /// }
+    /// # }
+    /// ```
+    pub fn new(requests: u32, per: Duration, burst: Option<u32>) -> Option<Self> {
         let quota = quota(requests, per, burst)?;
         let clock = TokioClock {
             start: tokio::time::Instant::now(),
@@ -340,7 +350,8 @@ impl Pacer {
         })
     }
 
-    pub(crate) async fn wait(&self) {
+    /// Waits until one more call fits the limit.
+    pub async fn wait(&self) {
         wait_on(&self.limiter).await;
     }
 }
