@@ -6,12 +6,10 @@
 
 mod contract;
 
-use std::io::Write;
-use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use contract::{fixture, fixture_json};
+use contract::{Capture, fixture, fixture_json};
 use qapms_core::ErrorKind;
 use qapms_core::config::{self, Env};
 use qapms_core::http::RetryPolicy;
@@ -24,7 +22,6 @@ use qapms_core::logging::Redactor;
 use qapms_core::secrets::{self, KeyLookup};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tracing_subscriber::fmt::MakeWriter;
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -539,31 +536,6 @@ async fn http_errors_are_typed_and_say_what_to_fix() {
     assert_eq!(err.context_value("field"), Some("[0].time"), "{err}");
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<RwLock<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn the_token_never_reaches_logs_or_errors() {
     let capture = Capture::default();
@@ -608,7 +580,7 @@ async fn the_token_never_reaches_logs_or_errors() {
         .unwrap_err();
     assert!(!format!("{report:?}").contains(TOKEN), "{report:?}");
     assert!(!format!("{client:?}").contains(TOKEN));
-    let logs = String::from_utf8(capture.0.read().unwrap().clone()).unwrap();
+    let logs = String::from_utf8(capture.contents()).unwrap();
     assert!(logs.contains("http.call"), "the calls were logged: {logs}");
     assert!(!logs.contains(TOKEN), "{logs}");
     assert!(!logs.contains("SECRET_a1b2c3d4"), "{logs}");

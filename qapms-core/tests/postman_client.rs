@@ -6,12 +6,11 @@
 
 mod contract;
 
-use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use contract::{fixture, fixture_json};
+use contract::{Capture, fixture, fixture_json};
 use qapms_core::ErrorKind;
 use qapms_core::config::{self, Env};
 use qapms_core::http::RetryPolicy;
@@ -21,7 +20,6 @@ use qapms_core::logging::Redactor;
 use qapms_core::secrets::{self, KeyLookup};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
-use tracing_subscriber::fmt::MakeWriter;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -429,31 +427,6 @@ async fn unreachable_is_told_apart_and_a_missing_key_is_a_config_error() {
     assert!(err.message().contains("api_key"), "{err}");
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<RwLock<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn the_api_key_never_reaches_logs_or_errors() {
     let capture = Capture::default();
@@ -494,7 +467,7 @@ async fn the_api_key_never_reaches_logs_or_errors() {
     assert!(!format!("{client:?}").contains(KEY));
     assert!(!format!("{report:?}").contains(KEY));
 
-    let logs = String::from_utf8(capture.0.read().unwrap().clone()).unwrap();
+    let logs = String::from_utf8(capture.contents()).unwrap();
     assert!(logs.contains("http.call"), "the calls were logged: {logs}");
     assert!(
         logs.contains("response body"),

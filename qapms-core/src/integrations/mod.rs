@@ -137,6 +137,15 @@ pub(crate) fn with_hint(err: &Error, hint: &str) -> Error {
     out
 }
 
+/// Percent-encodes one URL path segment: ids and uids come from users and config, and one
+/// with a `/` or `?` in it must not reach another endpoint.
+#[cfg(any(feature = "postman", feature = "grafana"))]
+pub(crate) fn segment(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
 /// Identity and health: what every integration client has.
 #[async_trait]
 pub trait Integration: Send + Sync + std::fmt::Debug {

@@ -11,11 +11,14 @@
     reason = "each test binary uses a different part of the harness"
 )]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use qapms_core::config::Env;
 use serde_json::{Value, json};
+use tracing_subscriber::fmt::MakeWriter;
 
 /// `../shared/contracts/<rel>`, looked up from every ancestor of the crate.
 pub(crate) fn contract_path(rel: &str) -> Option<PathBuf> {
@@ -226,5 +229,41 @@ pub(crate) fn accepted<T: std::fmt::Debug>(call: &str, result: qapms_core::Resul
             err.context_value("status").is_none() && err.context_value("field").is_some(),
             "{call}: Prism rejected the request: {err}"
         );
+    }
+}
+
+/// A log writer that keeps everything written, for scanning logs for secrets.
+#[derive(Clone, Default)]
+pub(crate) struct Capture(Arc<RwLock<Vec<u8>>>);
+
+impl Capture {
+    /// Everything logged so far.
+    pub(crate) fn contents(&self) -> Vec<u8> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
     }
 }

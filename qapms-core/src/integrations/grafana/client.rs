@@ -27,7 +27,7 @@ use crate::config::GrafanaDatasource;
 use crate::http::{HttpClient, MetricsSnapshot};
 use crate::integrations::{
     Annotation, AnnotationFilter, Annotations, HealthReport, Integration, MetricQuery,
-    MetricSeries, MetricSource,
+    MetricSeries, MetricSource, segment,
 };
 use crate::logging::Redactor;
 use crate::{Error, ErrorKind, Result};
@@ -684,13 +684,6 @@ impl QueryDatasource<'_> {
         }
         Ok(out)
     }
-}
-
-/// Percent-encodes one path segment (uids come from users and config).
-fn segment(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 #[async_trait]

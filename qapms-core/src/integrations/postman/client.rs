@@ -27,7 +27,7 @@ use super::models::{
 use crate::http::{
     HttpClient, MetricsSnapshot, OffsetPage, Pacer, TokenPage, offset_stream, token_stream,
 };
-use crate::integrations::{CatalogRequest, HealthReport, Integration, RequestCatalog};
+use crate::integrations::{CatalogRequest, HealthReport, Integration, RequestCatalog, segment};
 use crate::{Error, Result};
 
 /// Collections asked for per page; Postman's own clients use 100 too.
@@ -452,13 +452,6 @@ impl EnvironmentHandler<'_> {
             .await?;
         Ok(envelope.environment)
     }
-}
-
-/// Percent-encodes one path segment (ids come from users and config).
-fn segment(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 #[async_trait]
