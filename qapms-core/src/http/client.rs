@@ -596,4 +596,23 @@ mod tests {
         // 20 per second with a burst of 1: the first at once, then one every 50 ms.
         assert_eq!(started.elapsed(), Duration::from_millis(150));
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pacer_allows_its_burst_then_paces() {
+        let pacer = Pacer::new(10, Duration::from_secs(10), None).unwrap();
+        let started = tokio::time::Instant::now();
+        for _ in 0..10 {
+            pacer.wait().await;
+        }
+        assert_eq!(started.elapsed(), Duration::ZERO, "a burst of 10 at once");
+        for _ in 0..3 {
+            pacer.wait().await;
+        }
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(3),
+            "then one a second"
+        );
+        assert!(Pacer::new(0, Duration::from_secs(1), None).is_none());
+    }
 }
