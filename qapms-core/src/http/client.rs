@@ -298,15 +298,61 @@ impl HttpClient {
     }
 
     async fn wait_for_quota(&self) {
-        let Some(limiter) = &self.inner.limiter else {
-            return;
-        };
-        // `until_ready` would sleep on a timer outside tokio; checking on `TokioClock` and
-        // sleeping here keeps the limiter and its waits on one clock.
-        while let Err(not_until) = limiter.check() {
-            let wait = not_until.wait_time_from(limiter.clock().now());
-            tokio::time::sleep(wait).await;
+        if let Some(limiter) = &self.inner.limiter {
+            wait_on(limiter).await;
         }
+    }
+}
+
+/// Waits until `limiter` admits one call.
+async fn wait_on(limiter: &Limiter) {
+    // `until_ready` would sleep on a timer outside tokio; checking on `TokioClock` and
+    // sleeping here keeps the limiter and its waits on one clock.
+    while let Err(not_until) = limiter.check() {
+        let wait = not_until.wait_time_from(limiter.clock().now());
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// An extra limit on some calls of a client, on the same tokio clock as the client's own
+/// limiter: Postman allows 300 calls a minute overall but only 10 per 10 s on list endpoints.
+/// The integration waits on it before sending; the client's limiter still applies after.
+pub struct Pacer {
+    limiter: Limiter,
+}
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer").finish_non_exhaustive()
+    }
+}
+
+impl Pacer {
+    /// `requests` per `per` with bursts of `burst` (default `requests`); `None` if `requests`
+    /// is zero or the period is too short to pace.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// use qapms_core::http::Pacer;
+    /// let lists = Pacer::new(10, std::time::Duration::from_secs(10), None);
+    /// if let Some(pacer) = &lists {
+    ///     pacer.wait().await; // then send the list call
+    /// }
+    /// # }
+    /// ```
+    pub fn new(requests: u32, per: Duration, burst: Option<u32>) -> Option<Self> {
+        let quota = quota(requests, per, burst)?;
+        let clock = TokioClock {
+            start: tokio::time::Instant::now(),
+        };
+        Some(Self {
+            limiter: RateLimiter::direct_with_clock(quota, clock),
+        })
+    }
+
+    /// Waits until one more call fits the limit.
+    pub async fn wait(&self) {
+        wait_on(&self.limiter).await;
     }
 }
 
@@ -549,5 +595,24 @@ mod tests {
         }
         // 20 per second with a burst of 1: the first at once, then one every 50 ms.
         assert_eq!(started.elapsed(), Duration::from_millis(150));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pacer_allows_its_burst_then_paces() {
+        let pacer = Pacer::new(10, Duration::from_secs(10), None).unwrap();
+        let started = tokio::time::Instant::now();
+        for _ in 0..10 {
+            pacer.wait().await;
+        }
+        assert_eq!(started.elapsed(), Duration::ZERO, "a burst of 10 at once");
+        for _ in 0..3 {
+            pacer.wait().await;
+        }
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(3),
+            "then one a second"
+        );
+        assert!(Pacer::new(0, Duration::from_secs(1), None).is_none());
     }
 }

@@ -3,8 +3,9 @@
 //! [`Integration`] is what every client has: a name and a [`health`](Integration::health)
 //! check that tells "ok", "unauthorized", "unreachable" and "degraded" apart, which the doctor
 //! command and the 60-second health loop use. What a client can *do* is a separate capability
-//! trait ([`TicketSource`] for Jira; test-case, run, log-search, metric and annotation
-//! capabilities follow with their integrations), so callers hold an `Arc<dyn TicketSource>`
+//! trait ([`TicketSource`] for Jira, [`RequestCatalog`] for Postman, [`Annotations`] and
+//! [`MetricSource`] for Grafana; run and log-search capabilities follow with their
+//! integrations), so callers hold an `Arc<dyn TicketSource>`
 //! and never depend on a concrete client. Each integration lives in its own folder with the
 //! same files (`mod.rs client.rs models.rs config.rs error.rs`) behind a Cargo feature.
 
@@ -12,13 +13,58 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use chrono::{DateTime, Utc};
 
 use crate::model::{IssueKey, Ticket};
 use crate::{Error, ErrorKind, Result};
 
+/// A newtype over an upstream system's string id (a Postman collection uid, a Grafana
+/// dashboard uid), so ids of different things cannot be swapped by mistake.
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_owned())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                Self(id)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "grafana")]
+pub mod grafana;
 #[cfg(feature = "jira")]
 pub mod jira;
+#[cfg(feature = "postman")]
+pub mod postman;
 
 /// A health answer slower than this is reported as degraded (DESIGN's 2 s p95 floor).
 pub const SLOW_HEALTH_CHECK: Duration = Duration::from_secs(2);
@@ -74,6 +120,32 @@ fn classify(err: &Error) -> Health {
     }
 }
 
+/// `err` with `hint` (what to do about it) appended to its message; kind, temporariness,
+/// server wait and context are kept. Integrations use it to add their own vocabulary.
+#[cfg(any(feature = "postman", feature = "grafana"))]
+pub(crate) fn with_hint(err: &Error, hint: &str) -> Error {
+    let mut out = Error::new(err.kind(), format!("{}; {hint}", err.message()));
+    if err.is_temporary() {
+        out = out.set_temporary();
+    }
+    if let Some(after) = err.retry_after() {
+        out = out.with_retry_after(after);
+    }
+    for (key, value) in err.context() {
+        out = out.with_context(key, value.clone());
+    }
+    out
+}
+
+/// Percent-encodes one URL path segment: ids and uids come from users and config, and one
+/// with a `/` or `?` in it must not reach another endpoint.
+#[cfg(any(feature = "postman", feature = "grafana"))]
+pub(crate) fn segment(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
 /// Identity and health: what every integration client has.
 #[async_trait]
 pub trait Integration: Send + Sync + std::fmt::Debug {
@@ -95,4 +167,130 @@ pub trait TicketSource: Integration {
 
     /// Every ticket a query matches (JQL for Jira), streamed page by page.
     fn search_tickets(&self, query: &str) -> BoxStream<'static, Result<Ticket>>;
+}
+
+string_id!(
+    /// A request's stable id in a catalog: the upstream item id when there is one, else a
+    /// content hash of where the request sits and what it is called.
+    RequestId
+);
+
+/// One API request from a catalog (a Postman collection), flattened for search and identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogRequest {
+    pub id: RequestId,
+    /// The collection it came from, by name.
+    pub collection: String,
+    /// The collection's own id (`_postman_id`), when it has one.
+    pub collection_id: Option<String>,
+    /// Folder names from the collection root down to the request's folder.
+    pub folder_path: Vec<String>,
+    pub name: String,
+    /// Upper-case, e.g. `GET`.
+    pub method: String,
+    pub url: CatalogUrl,
+    pub description: Option<String>,
+    /// The pre-request script, lines joined with `\n`.
+    pub pre_request_script: Option<String>,
+    /// The test script, lines joined with `\n`.
+    pub test_script: Option<String>,
+}
+
+/// A request URL in raw and structured form. Variables stay as written (`{{baseUrl}}`,
+/// `:id`): they are resolved only when a request is sent, which qapms does not do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogUrl {
+    pub raw: String,
+    pub protocol: Option<String>,
+    pub host: Vec<String>,
+    pub port: Option<String>,
+    pub path: Vec<String>,
+    /// `(key, value)` pairs in order, disabled ones left out.
+    pub query: Vec<(String, String)>,
+    /// The names of `{{variables}}` the URL uses, in order of first use.
+    pub variables: Vec<String>,
+}
+
+/// A source of API request definitions with their test scripts (Postman).
+#[async_trait]
+pub trait RequestCatalog: Integration {
+    /// Every request the source knows, flattened, in collection order.
+    async fn requests(&self) -> Result<Vec<CatalogRequest>>;
+}
+
+/// An event marked on dashboards: a test run, a deploy. A region when `time_end` is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Annotation {
+    /// Set once stored upstream.
+    pub id: Option<u64>,
+    pub time: DateTime<Utc>,
+    pub time_end: Option<DateTime<Utc>>,
+    pub text: String,
+    pub tags: Vec<String>,
+    /// Scopes it to one dashboard; without it the annotation is organisation-wide.
+    pub dashboard_uid: Option<String>,
+    /// Scopes it to one panel of that dashboard.
+    pub panel_id: Option<u64>,
+}
+
+/// Which annotations to list; every field narrows the result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Annotations carrying every one of these tags.
+    pub tags: Vec<String>,
+    pub dashboard_uid: Option<String>,
+    pub panel_id: Option<u64>,
+    /// At most this many (the server's default otherwise).
+    pub limit: Option<u32>,
+}
+
+/// Something that keeps annotations on a timeline (Grafana).
+#[async_trait]
+pub trait Annotations: Integration {
+    /// Stores `annotation` and returns its id.
+    async fn annotate(&self, annotation: &Annotation) -> Result<u64>;
+
+    /// Annotations matching `filter`, newest first.
+    async fn annotations(&self, filter: &AnnotationFilter) -> Result<Vec<Annotation>>;
+}
+
+/// One metric query over a time range, in the datasource's own query language.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricQuery {
+    /// A datasource name from the config, or a datasource uid.
+    pub datasource: String,
+    /// The datasource-specific query fields, e.g. `{"expr": "rate(http_errors_total[5m])"}`.
+    pub query: serde_json::Value,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// The step between points; the datasource picks one when unset.
+    pub interval: Option<Duration>,
+    pub max_data_points: Option<u32>,
+}
+
+/// One metric series: timestamps and values of one field, with its labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricSeries {
+    /// The display name Grafana would show, else the field name.
+    pub name: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub timestamps: Vec<DateTime<Utc>>,
+    /// One per timestamp; `None` where the datasource had no value. `NaN` and infinities are
+    /// kept as the datasource sent them.
+    pub values: Vec<Option<f64>>,
+}
+
+/// A source of metric time series (Grafana datasources), for anomaly detection.
+#[async_trait]
+pub trait MetricSource: Integration {
+    /// Every series the query returns.
+    async fn series(&self, query: &MetricQuery) -> Result<Vec<MetricSeries>>;
 }
