@@ -29,6 +29,7 @@ pub struct SplunkBuilder {
     retry: RetryPolicy,
     rate: Option<(u32, Duration, Option<u32>)>,
     timeout: Option<Duration>,
+    pool_idle_timeout: Option<Duration>,
     redactor: Option<Redactor>,
     pub(crate) poll: PollPolicy,
     pub(crate) max_line: usize,
@@ -45,6 +46,7 @@ impl SplunkBuilder {
             retry: RetryPolicy::default(),
             rate: None,
             timeout: Some(Duration::from_mins(10)),
+            pool_idle_timeout: Some(Duration::from_secs(90)),
             redactor: None,
             poll: PollPolicy::default(),
             max_line: DEFAULT_MAX_LINE,
@@ -104,6 +106,12 @@ impl SplunkBuilder {
         self
     }
 
+    /// How long an idle connection is kept (default 90 s); paused-clock tests set `None`.
+    pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
     pub fn redactor(mut self, redactor: Redactor) -> Self {
         self.redactor = Some(redactor);
         self
@@ -131,6 +139,7 @@ impl SplunkBuilder {
         let mut http = HttpClient::builder("splunk", self.base_url)
             .retry(self.retry)
             .timeout(self.timeout)
+            .pool_idle_timeout(self.pool_idle_timeout)
             .verify_tls(self.tls);
         if let Some(auth) = self.auth {
             http = http.auth(auth);

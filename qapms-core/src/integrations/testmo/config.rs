@@ -29,6 +29,7 @@ pub struct TestmoBuilder {
     retry: RetryPolicy,
     rate: Option<(u32, Duration, Option<u32>)>,
     timeout: Option<Duration>,
+    pool_idle_timeout: Option<Duration>,
     redactor: Option<Redactor>,
     batch: usize,
 }
@@ -41,6 +42,7 @@ impl TestmoBuilder {
             retry: RetryPolicy::default(),
             rate: None,
             timeout: Some(Duration::from_secs(30)),
+            pool_idle_timeout: Some(Duration::from_secs(90)),
             redactor: None,
             batch: DEFAULT_BATCH,
         }
@@ -68,6 +70,12 @@ impl TestmoBuilder {
         self
     }
 
+    /// How long an idle connection is kept (default 90 s); paused-clock tests set `None`.
+    pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
     pub fn redactor(mut self, redactor: Redactor) -> Self {
         self.redactor = Some(redactor);
         self
@@ -82,7 +90,8 @@ impl TestmoBuilder {
     pub fn build(self) -> Result<Testmo> {
         let mut http = HttpClient::builder("testmo", self.api_url)
             .retry(self.retry)
-            .timeout(self.timeout);
+            .timeout(self.timeout)
+            .pool_idle_timeout(self.pool_idle_timeout);
         if let Some(token) = self.token {
             http = http.auth(Auth::Bearer(token));
         }
