@@ -212,7 +212,7 @@ fn client(server: &MockServer) -> Splunk {
         .pool_idle_timeout(None)
         .page_size(2)
         .build()
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Answers job status polls from a script of fixtures, counting polls.
@@ -318,7 +318,7 @@ async fn a_job_that_never_finishes_is_cancelled_after_the_timeout() {
         .poll(PollPolicy {
             initial: Duration::from_secs(1),
             max: Duration::from_secs(10),
-            timeout: Duration::from_secs(60),
+            timeout: Duration::from_mins(1),
         })
         .build()
         .unwrap();
@@ -410,7 +410,7 @@ fn expected_final_rows() -> Vec<Value> {
 }
 
 fn as_json(fields: &qapms_core::integrations::LogRecord) -> Value {
-    serde_json::to_value(fields).unwrap()
+    serde_json::to_value(fields).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]

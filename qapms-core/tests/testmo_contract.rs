@@ -208,6 +208,84 @@ async fn every_request_the_client_builds_is_in_the_contract() {
     let Some(spec) = spec_or_skip("every_request_the_client_builds_is_in_the_contract") else {
         return;
     };
+    let server = contract_server().await;
+    let testmo = Testmo::builder(format!("{}/api/v1", server.uri()))
+        .token(SecretString::from("t"))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    testmo.user().await.unwrap();
+    testmo.project(ProjectId(1)).await.unwrap();
+    let _: Vec<_> = testmo.projects().try_collect().await.unwrap();
+    let _: Vec<_> = testmo.milestones(ProjectId(1)).try_collect().await.unwrap();
+    let _: Vec<_> = testmo
+        .runs(ProjectId(1))
+        .closed(false)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let _: Vec<_> = testmo.run_results(RunId(501)).try_collect().await.unwrap();
+    let _: Vec<_> = testmo
+        .cases()
+        .list(ProjectId(1))
+        .automated(true)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let _: Vec<_> = testmo
+        .cases()
+        .folders(ProjectId(1))
+        .try_collect()
+        .await
+        .unwrap();
+    let _: Vec<_> = testmo
+        .automation()
+        .runs(ProjectId(1))
+        .try_collect()
+        .await
+        .unwrap();
+    let report = sample_report();
+    let submitted = testmo.submit_run("1", &report).await.unwrap();
+    assert_eq!(
+        (submitted.id.as_str(), submitted.tests, submitted.failures),
+        ("345", 2, 1)
+    );
+    check_requests(spec, &server.received_requests().await.unwrap());
+}
+
+fn sample_report() -> RunReport {
+    RunReport {
+        name: "CI build 1234".into(),
+        source: "backend-unit".into(),
+        tags: vec!["nightly".into()],
+        milestone: Some("Release 2.3".into()),
+        config: Some("linux-x86_64".into()),
+        tests: vec![
+            ReportedTest {
+                name: "test_ok".into(),
+                folder: "tests.auth".into(),
+                status: TestStatus::Passed,
+                duration_ms: Some(152),
+                message: None,
+                file: Some("tests/auth/test_login.py".into()),
+                line: Some(42),
+            },
+            ReportedTest {
+                name: "test_bad".into(),
+                folder: "tests.auth".into(),
+                status: TestStatus::Error,
+                duration_ms: Some(98),
+                message: Some("AssertionError: expected 401, got 500".into()),
+                file: None,
+                line: None,
+            },
+        ],
+    }
+}
+
+async fn contract_server() -> MockServer {
     let server = MockServer::start().await;
     for (file, p) in [
         ("testmo/user.response.json", "/api/v1/user"),
@@ -249,74 +327,5 @@ async fn every_request_the_client_builds_is_in_the_contract() {
         .respond_with(ResponseTemplate::new(204))
         .mount(&server)
         .await;
-    let testmo = Testmo::builder(format!("{}/api/v1", server.uri()))
-        .token(SecretString::from("t"))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
-    testmo.user().await.unwrap();
-    testmo.project(ProjectId(1)).await.unwrap();
-    let _: Vec<_> = testmo.projects().try_collect().await.unwrap();
-    let _: Vec<_> = testmo.milestones(ProjectId(1)).try_collect().await.unwrap();
-    let _: Vec<_> = testmo
-        .runs(ProjectId(1))
-        .closed(false)
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
-    let _: Vec<_> = testmo.run_results(RunId(501)).try_collect().await.unwrap();
-    let _: Vec<_> = testmo
-        .cases()
-        .list(ProjectId(1))
-        .automated(true)
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
-    let _: Vec<_> = testmo
-        .cases()
-        .folders(ProjectId(1))
-        .try_collect()
-        .await
-        .unwrap();
-    let _: Vec<_> = testmo
-        .automation()
-        .runs(ProjectId(1))
-        .try_collect()
-        .await
-        .unwrap();
-    let report = RunReport {
-        name: "CI build 1234".into(),
-        source: "backend-unit".into(),
-        tags: vec!["nightly".into()],
-        milestone: Some("Release 2.3".into()),
-        config: Some("linux-x86_64".into()),
-        tests: vec![
-            ReportedTest {
-                name: "test_ok".into(),
-                folder: "tests.auth".into(),
-                status: TestStatus::Passed,
-                duration_ms: Some(152),
-                message: None,
-                file: Some("tests/auth/test_login.py".into()),
-                line: Some(42),
-            },
-            ReportedTest {
-                name: "test_bad".into(),
-                folder: "tests.auth".into(),
-                status: TestStatus::Error,
-                duration_ms: Some(98),
-                message: Some("AssertionError: expected 401, got 500".into()),
-                file: None,
-                line: None,
-            },
-        ],
-    };
-    let submitted = testmo.submit_run("1", &report).await.unwrap();
-    assert_eq!(
-        (submitted.id.as_str(), submitted.tests, submitted.failures),
-        ("345", 2, 1)
-    );
-    check_requests(spec, &server.received_requests().await.unwrap());
+    server
 }

@@ -281,32 +281,7 @@ impl SplTemplates {
                 }
             }
         }
-        let earliest = range.earliest.clone().or_else(|| template.earliest.clone());
-        let latest = range.latest.clone().or_else(|| template.latest.clone());
-        if let Some(e) = &earliest {
-            check_time("earliest", e)?;
-        }
-        if let Some(l) = &latest {
-            check_time("latest", l)?;
-        }
-        let trimmed = spl.trim_start();
-        let generating = trimmed.starts_with('|');
-        let time_terms: Vec<String> = [("earliest", &earliest), ("latest", &latest)]
-            .into_iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-            .collect();
-        let (pasteable, time_inline) = if generating || time_terms.is_empty() {
-            (spl.clone(), time_terms.is_empty())
-        } else {
-            let terms = time_terms.join(" ");
-            let lower = trimmed.to_ascii_lowercase();
-            let text = if lower.starts_with("search ") {
-                format!("search {terms} {}", trimmed["search ".len()..].trim_start())
-            } else {
-                format!("{terms} {trimmed}")
-            };
-            (text, true)
-        };
+        let (earliest, latest, pasteable, time_inline) = with_time(&spl, template, range)?;
         Ok(RenderedSearch {
             template: name.to_owned(),
             spl,
@@ -316,6 +291,41 @@ impl SplTemplates {
             time_inline,
         })
     }
+}
+
+/// The time range to use and the pasteable text carrying it, where SPL allows it inline.
+fn with_time(
+    spl: &str,
+    template: &SplunkTemplate,
+    range: &TimeRange,
+) -> Result<(Option<String>, Option<String>, String, bool)> {
+    let earliest = range.earliest.clone().or_else(|| template.earliest.clone());
+    let latest = range.latest.clone().or_else(|| template.latest.clone());
+    if let Some(e) = &earliest {
+        check_time("earliest", e)?;
+    }
+    if let Some(l) = &latest {
+        check_time("latest", l)?;
+    }
+    let trimmed = spl.trim_start();
+    let generating = trimmed.starts_with('|');
+    let time_terms: Vec<String> = [("earliest", &earliest), ("latest", &latest)]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+    let (pasteable, time_inline) = if generating || time_terms.is_empty() {
+        (spl.to_owned(), time_terms.is_empty())
+    } else {
+        let terms = time_terms.join(" ");
+        let lower = trimmed.to_ascii_lowercase();
+        let text = if lower.starts_with("search ") {
+            format!("search {terms} {}", trimmed["search ".len()..].trim_start())
+        } else {
+            format!("{terms} {trimmed}")
+        };
+        (text, true)
+    };
+    Ok((earliest, latest, pasteable, time_inline))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! is a failure rather than a misleading partial pass, completes the thread and the run, and
 //! returns the original error with the count of tests that made it.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -387,7 +388,12 @@ pub fn test_key(folder: &str, name: &str) -> String {
     hash.update([0]);
     hash.update(name.as_bytes());
     let digest = hash.finalize();
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    digest[..8]
+        .iter()
+        .fold(String::with_capacity(16), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 fn automation_test(test: &ReportedTest) -> AutomationTest {
