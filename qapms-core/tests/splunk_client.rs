@@ -4,17 +4,15 @@
 
 #![cfg(feature = "splunk")]
 
-#[path = "openapi/mod.rs"]
-mod openapi;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use futures::{StreamExt as _, TryStreamExt as _};
-use openapi::{fixture, fixture_json};
 use qapms_core::ErrorKind;
 use qapms_core::config::{SplunkConfig, SplunkTemplate};
 use qapms_core::http::RetryPolicy;
@@ -24,7 +22,7 @@ use qapms_core::integrations::{FieldValue, Health, Integration as _, LogSearch a
 use qapms_core::logging::Redactor;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tracing_subscriber::fmt::MakeWriter;
+use support::{Capture, fixture, fixture_json};
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -675,40 +673,10 @@ async fn health_reads_server_info() {
     assert_eq!(splunk.health().await.health, Health::Ok);
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<RwLock<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn credentials_never_reach_logs_or_errors() {
     let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(capture.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = capture.install();
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(401).set_body_string(format!(
@@ -738,7 +706,7 @@ async fn credentials_never_reach_logs_or_errors() {
         assert!(!format!("{err:?}").contains(TOKEN));
     }
     assert!(!format!("{splunk:?}").contains(TOKEN));
-    let logs = String::from_utf8(capture.0.read().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("http.call"), "{logs}");
     assert!(
         !logs.contains(TOKEN),

@@ -5,23 +5,23 @@
 
 #![cfg(feature = "splunk")]
 
-#[path = "openapi/mod.rs"]
-mod openapi;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::sync::OnceLock;
 
 use futures::TryStreamExt as _;
-use openapi::{check, find_operation, fixture, fixture_json, response_schema};
 use qapms_core::http::RetryPolicy;
 use qapms_core::integrations::splunk::Splunk;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
+use support::{check, find_operation, fixture, fixture_json, response_schema};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn spec() -> Option<&'static Value> {
     static SPEC: OnceLock<Option<Value>> = OnceLock::new();
-    SPEC.get_or_init(|| openapi::load_spec("splunk/splunk-search-rest.derived.yaml"))
+    SPEC.get_or_init(|| support::load_spec("splunk/splunk-search-rest.derived.yaml"))
         .as_ref()
 }
 

@@ -6,37 +6,28 @@
 
 #![cfg(feature = "splunk")]
 
-#[path = "openapi/mod.rs"]
-mod openapi;
+#[path = "support/mod.rs"]
+mod support;
 
 use futures::StreamExt as _;
 use qapms_core::http::RetryPolicy;
 use qapms_core::integrations::splunk::Splunk;
 use qapms_core::integrations::splunk::models::SearchId;
 use secrecy::SecretString;
-
-#[track_caller]
-fn accepted<T: std::fmt::Debug>(call: &str, result: qapms_core::Result<T>) {
-    if let Err(err) = result {
-        assert!(
-            err.context_value("status").is_none(),
-            "{call}: Prism rejected the request: {err}"
-        );
-    }
-}
+use support::accepted;
 
 #[tokio::test]
 async fn prism_accepts_every_request_the_client_makes() {
     let (Some(prism), Some(spec)) = (
-        openapi::find_prism(),
-        openapi::spec_path("splunk/splunk-search-rest.derived.yaml"),
+        support::find_prism(),
+        support::spec_path("splunk/splunk-search-rest.derived.yaml"),
     ) else {
         eprintln!(
             "skipped: needs prism (QAPMS_PRISM, PATH or node_modules) and ../shared/contracts"
         );
         return;
     };
-    let mock = openapi::start_prism(&prism, &spec).await;
+    let mock = support::start_prism(&prism, &spec).await;
     for splunk in [
         Splunk::builder(mock.url.clone()).token(SecretString::from("prism-token")),
         Splunk::builder(mock.url.clone()).basic_auth("admin", SecretString::from("changeme")),

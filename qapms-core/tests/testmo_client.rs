@@ -4,16 +4,15 @@
 
 #![cfg(feature = "testmo")]
 
-#[path = "openapi/mod.rs"]
-mod openapi;
+#[path = "support/mod.rs"]
+mod support;
 
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use futures::TryStreamExt as _;
-use openapi::{fixture, fixture_json};
 use qapms_core::ErrorKind;
 use qapms_core::http::RetryPolicy;
 use qapms_core::integrations::testmo::models::{CreateAutomationRun, ProjectId};
@@ -26,7 +25,7 @@ use qapms_core::model::TestStatus;
 use qapms_core::results::{JunitReader, Limits};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tracing_subscriber::fmt::MakeWriter;
+use support::{Capture, fixture, fixture_json};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -513,40 +512,10 @@ async fn errors_say_what_to_fix() {
     assert_eq!(health.health, Health::Unauthorized);
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<RwLock<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn the_token_never_reaches_logs_or_errors() {
     let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(capture.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = capture.install();
     let server = MockServer::start().await;
     // A hostile server that echoes the token in every answer.
     Mock::given(method("POST"))
@@ -585,7 +554,7 @@ async fn the_token_never_reaches_logs_or_errors() {
         assert!(!format!("{err:?}").contains(TOKEN));
     }
     assert!(!format!("{testmo:?}").contains(TOKEN));
-    let logs = String::from_utf8(capture.0.read().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("http.call"), "the calls were logged: {logs}");
     assert!(
         !logs.contains(TOKEN),

@@ -4,13 +4,12 @@
 
 #![cfg(feature = "testmo")]
 
-#[path = "openapi/mod.rs"]
-mod openapi;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::sync::OnceLock;
 
 use futures::TryStreamExt as _;
-use openapi::{check, find_operation, fixture_json, response_schema};
 use qapms_core::http::RetryPolicy;
 use qapms_core::integrations::testmo::Testmo;
 use qapms_core::integrations::testmo::models::{ProjectId, RunId};
@@ -18,12 +17,13 @@ use qapms_core::integrations::{ReportedTest, RunReport, TestRunSink as _};
 use qapms_core::model::TestStatus;
 use secrecy::SecretString;
 use serde_json::Value;
+use support::{check, find_operation, fixture_json, response_schema};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn spec() -> Option<&'static Value> {
     static SPEC: OnceLock<Option<Value>> = OnceLock::new();
-    SPEC.get_or_init(|| openapi::load_spec("testmo/testmo-api-v1.derived.yaml"))
+    SPEC.get_or_init(|| support::load_spec("testmo/testmo-api-v1.derived.yaml"))
         .as_ref()
 }
 

@@ -9,8 +9,8 @@
 
 #![cfg(feature = "testmo")]
 
-#[path = "openapi/mod.rs"]
-mod openapi;
+#[path = "support/mod.rs"]
+mod support;
 
 use futures::StreamExt as _;
 use qapms_core::http::RetryPolicy;
@@ -21,16 +21,7 @@ use qapms_core::integrations::testmo::models::{
 use qapms_core::integrations::{ReportedTest, RunReport};
 use qapms_core::model::TestStatus;
 use secrecy::SecretString;
-
-#[track_caller]
-fn accepted<T: std::fmt::Debug>(call: &str, result: qapms_core::Result<T>) {
-    if let Err(err) = result {
-        assert!(
-            err.context_value("status").is_none(),
-            "{call}: Prism rejected the request: {err}"
-        );
-    }
-}
+use support::accepted;
 
 async fn first<T: std::fmt::Debug>(
     call: &str,
@@ -44,15 +35,15 @@ async fn first<T: std::fmt::Debug>(
 #[tokio::test]
 async fn prism_accepts_every_request_the_client_makes() {
     let (Some(prism), Some(spec)) = (
-        openapi::find_prism(),
-        openapi::spec_path("testmo/testmo-api-v1.derived.yaml"),
+        support::find_prism(),
+        support::spec_path("testmo/testmo-api-v1.derived.yaml"),
     ) else {
         eprintln!(
             "skipped: needs prism (QAPMS_PRISM, PATH or node_modules) and ../shared/contracts"
         );
         return;
     };
-    let mock = openapi::start_prism(&prism, &spec).await;
+    let mock = support::start_prism(&prism, &spec).await;
     let testmo = Testmo::builder(mock.url.clone())
         .token(SecretString::from("prism-token"))
         .retry(RetryPolicy::none())

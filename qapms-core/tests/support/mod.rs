@@ -1,17 +1,20 @@
-//! Shared by the Testmo and Splunk contract tests: loading a derived YAML spec from
+//! Shared by the Testmo and Splunk tests: loading a derived YAML spec from
 //! `../shared/contracts`, turning its OpenAPI 3.0 schemas into JSON Schema validators, finding
-//! the operation a request hit, starting Prism.
+//! the operation a request hit, starting Prism and judging its answers, and capturing logs.
 //!
 //! Response schemas are checked open (`additionalProperties: false` dropped, as issue 3 asks);
 //! request schemas as published. `nullable` becomes a `null` type. Formats are not checked.
 
 #![expect(dead_code, reason = "each test file uses part of the helpers")]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use qapms_core::config::Env;
 use serde_json::{Value, json};
+use tracing_subscriber::fmt::MakeWriter;
 
 /// The spec at `shared/contracts/<rel>` above the crate, parsed, or `None` when absent.
 pub(crate) fn load_spec(rel: &str) -> Option<Value> {
@@ -176,4 +179,63 @@ pub(crate) async fn start_prism(prism: &Path, spec: &Path) -> Prism {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("prism did not listen on {port} within a minute");
+}
+
+/// Prism answered 2xx: an error without an HTTP status means the answer came but its invented
+/// content made no sense, which is not a rejected request.
+#[track_caller]
+pub(crate) fn accepted<T: std::fmt::Debug>(call: &str, result: qapms_core::Result<T>) {
+    if let Err(err) = result {
+        assert!(
+            err.context_value("status").is_none(),
+            "{call}: Prism rejected the request: {err}"
+        );
+    }
+}
+
+/// Everything a `tracing` subscriber writes, for scanning after the fact.
+#[derive(Clone, Default)]
+pub(crate) struct Capture(Arc<RwLock<Vec<u8>>>);
+
+impl Capture {
+    pub(crate) fn text(&self) -> String {
+        let bytes = self
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// A TRACE-level subscriber writing here; keep the guard for the test's length.
+    pub(crate) fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(self.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+}
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }
