@@ -713,3 +713,31 @@ async fn credentials_never_reach_logs_or_errors() {
         "a credential leaked into the logs:\n{logs}"
     );
 }
+
+#[test]
+fn verify_tls_reads_the_ca_bundle_and_names_a_bad_one() {
+    use qapms_core::config::TlsVerify;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.pem");
+    let err = Splunk::builder("https://splunk.test:8089")
+        .verify_tls(TlsVerify::CaBundle(missing.clone()))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.message().contains("missing.pem"), "{err}");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let err = Splunk::builder("https://splunk.test:8089")
+        .verify_tls(TlsVerify::CaBundle(garbage))
+        .build()
+        .unwrap_err();
+    assert!(err.message().contains("garbage.pem"), "{err}");
+    Splunk::builder("https://splunk.test:8089")
+        .verify_tls(TlsVerify::Enabled(false))
+        .build()
+        .unwrap();
+}
