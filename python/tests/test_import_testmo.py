@@ -1,4 +1,4 @@
-"""`qapms import junit --submit-testmo` against a small stateful Testmo stand-in."""
+"""`qapms import junit --submit-testmo` against a small Testmo stand-in."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from conftest import Home
@@ -23,13 +24,13 @@ REPORT = """\
 """
 
 
-class Testmo(BaseHTTPRequestHandler):
-    calls: list[tuple[str, dict, str]] = []
+class FakeTestmo(BaseHTTPRequestHandler):
+    calls: ClassVar[list[tuple[str, dict, str]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         length = int(self.headers.get("content-length", "0"))
         body = json.loads(self.rfile.read(length) or b"{}")
-        Testmo.calls.append((self.path, body, self.headers.get("authorization", "")))
+        FakeTestmo.calls.append((self.path, body, self.headers.get("authorization", "")))
         answers = {
             "/api/v1/projects/4/automation/runs": {"id": 345},
             "/api/v1/automation/runs/345/threads": {"id": 9876},
@@ -47,8 +48,8 @@ class Testmo(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def testmo() -> Iterator[str]:
-    Testmo.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Testmo)
+    FakeTestmo.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeTestmo)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -64,12 +65,20 @@ def test_submit_testmo_runs_the_automation_lifecycle(home: Home, testmo: str) ->
     (home.cwd / "junit.xml").write_text(REPORT)
     home.env["TESTMO_TOKEN"] = TOKEN
     result = home.qapms(
-        "import", "junit", "junit.xml", "--run-name", "CI 7", "--submit-testmo",
-        "--testmo-source", "backend", "--testmo-tag", "nightly",
+        "import",
+        "junit",
+        "junit.xml",
+        "--run-name",
+        "CI 7",
+        "--submit-testmo",
+        "--testmo-source",
+        "backend",
+        "--testmo-tag",
+        "nightly",
     )
     assert result.returncode == 0, result.stderr
     assert "automation run 345 (3 tests, 1 failed)" in result.stdout
-    paths = [p for p, _, _ in Testmo.calls]
+    paths = [p for p, _, _ in FakeTestmo.calls]
     assert paths == [
         "/api/v1/projects/4/automation/runs",
         "/api/v1/automation/runs/345/threads",
@@ -77,10 +86,10 @@ def test_submit_testmo_runs_the_automation_lifecycle(home: Home, testmo: str) ->
         "/api/v1/automation/runs/threads/9876/complete",
         "/api/v1/automation/runs/345/complete",
     ]
-    assert all(auth == f"Bearer {TOKEN}" for _, _, auth in Testmo.calls)
-    create = Testmo.calls[0][1]
+    assert all(auth == f"Bearer {TOKEN}" for _, _, auth in FakeTestmo.calls)
+    create = FakeTestmo.calls[0][1]
     assert (create["name"], create["source"], create["tags"]) == ("CI 7", "backend", ["nightly"])
-    tests = Testmo.calls[2][1]["tests"]
+    tests = FakeTestmo.calls[2][1]["tests"]
     assert [t["status"] for t in tests] == ["passed", "failed", "skipped"]
     assert {t["folder"] for t in tests} == {"com.acme.LoginTest"}
     assert TOKEN not in result.stdout + result.stderr
