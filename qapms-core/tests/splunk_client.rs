@@ -741,3 +741,27 @@ fn verify_tls_reads_the_ca_bundle_and_names_a_bad_one() {
         .build()
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_export_reader_pulls_the_body_only_as_rows_are_read() {
+    // An endless body: a row per chunk, generated on demand. The reader must hand out rows
+    // while pulling chunks one by one, never reading ahead (memory holds one chunk and a line).
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = pulled.clone();
+    let chunks = futures::stream::iter(0u64..).map(move |i| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Ok(
+            format!("{{\"preview\":false,\"offset\":{i},\"result\":{{\"n\":\"{i}\"}}}}\n")
+                .into_bytes(),
+        )
+    });
+    let mut rows = export_rows(chunks.boxed(), 1024, false, "endless".into());
+    for expected in 0..1000u64 {
+        let row = rows.try_next().await.unwrap().unwrap();
+        assert_eq!(row.offset, Some(expected));
+        assert!(
+            pulled.load(Ordering::SeqCst) as u64 <= expected + 1,
+            "read ahead of the caller"
+        );
+    }
+}
