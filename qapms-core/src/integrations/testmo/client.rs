@@ -44,6 +44,9 @@ const PER_PAGE: u32 = 100;
 const ABORT_FOLDER: &str = "qapms";
 const ABORT_TEST: &str = "qapms: submission aborted";
 
+/// Testmo requires a folder on every test; a report without class or suite names gets this.
+const DEFAULT_FOLDER: &str = "default";
+
 /// A Testmo client. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Testmo {
@@ -406,11 +409,16 @@ fn automation_test(test: &ReportedTest) -> AutomationTest {
         };
         fields.push(AutomationField::console(label, message));
     }
+    let folder = if test.folder.trim().is_empty() {
+        DEFAULT_FOLDER
+    } else {
+        test.folder.as_str()
+    };
     AutomationTest {
-        key: test_key(&test.folder, &test.name),
+        key: test_key(folder, &test.name),
         name: test.name.clone(),
         status: testmo_status(test.status).to_owned(),
-        folder: test.folder.clone(),
+        folder: folder.to_owned(),
         elapsed: test.duration_ms.map(|ms| ms.saturating_mul(1000)),
         file: test.file.clone(),
         line: test.line,
@@ -1011,6 +1019,24 @@ mod tests {
         assert_eq!(test_key("a", "b"), test_key("a", "b"));
         assert_ne!(test_key("ab", "c"), test_key("a", "bc"));
         assert_eq!(test_key("a", "b").len(), 16);
+    }
+
+    #[test]
+    fn a_test_without_a_folder_gets_the_default_one() {
+        let test = ReportedTest {
+            name: "t".into(),
+            folder: " ".into(),
+            status: TestStatus::Error,
+            duration_ms: Some(2),
+            message: Some("trace".into()),
+            file: None,
+            line: None,
+        };
+        let sent = automation_test(&test);
+        assert_eq!(sent.folder, "default");
+        assert_eq!(sent.status, "failed");
+        assert_eq!(sent.elapsed, Some(2000));
+        assert_eq!(sent.fields[0].name, "Failure");
     }
 
     #[test]
