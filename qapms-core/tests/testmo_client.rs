@@ -229,6 +229,7 @@ async fn lifecycle_server(state: &Arc<Lifecycle>) -> MockServer {
 async fn the_lifecycle_runs_in_order_with_batched_appends() {
     let state = Arc::new(Lifecycle::default());
     let server = lifecycle_server(&state).await;
+    let progress = RwLock::new(Vec::new());
     let submitted = client(&server)
         .submission(ProjectId(1), "CI build 1234", "backend-unit")
         .config("linux-x86_64")
@@ -237,6 +238,12 @@ async fn the_lifecycle_runs_in_order_with_batched_appends() {
         .link("CI build", "https://ci.example.invalid/1234")
         .tests(tests(250, Some(7)))
         .max_batch(100)
+        .on_progress(|done, total| {
+            progress
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((done, total));
+        })
         .send()
         .await
         .unwrap();
@@ -264,6 +271,10 @@ async fn the_lifecycle_runs_in_order_with_batched_appends() {
         .map(|(_, b)| b["tests"].as_array().unwrap().len())
         .collect();
     assert_eq!(batch_sizes, [100, 100, 50]);
+    assert_eq!(
+        *progress.read().unwrap(),
+        [(100, 250), (200, 250), (250, 250)]
+    );
     let create = &log[0].1;
     assert_eq!(create["name"], "CI build 1234");
     assert_eq!(create["source"], "backend-unit");

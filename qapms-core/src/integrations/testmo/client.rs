@@ -303,6 +303,7 @@ impl Testmo {
             thread_fields: Vec::new(),
             tests: Vec::new(),
             batch: self.inner.batch,
+            progress: None,
         }
     }
 
@@ -738,8 +739,10 @@ impl AutomationHandler<'_> {
     }
 }
 
+/// Told `(submitted, total)` after each batch.
+type Progress<'t> = Box<dyn Fn(usize, usize) + Send + Sync + 't>;
+
 /// A whole automation run to submit; see [`Testmo::submission`].
-#[derive(Debug)]
 #[must_use = "call .send() to submit the run"]
 pub struct RunSubmission<'t> {
     testmo: &'t Testmo,
@@ -748,9 +751,21 @@ pub struct RunSubmission<'t> {
     thread_fields: Vec<AutomationField>,
     tests: Vec<ReportedTest>,
     batch: usize,
+    progress: Option<Progress<'t>>,
 }
 
-impl RunSubmission<'_> {
+impl std::fmt::Debug for RunSubmission<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunSubmission")
+            .field("project", &self.project)
+            .field("run", &self.run)
+            .field("tests", &self.tests.len())
+            .field("batch", &self.batch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'t> RunSubmission<'t> {
     /// The configuration tested, e.g. `linux-x86_64` (created in Testmo if new).
     pub fn config(mut self, config: impl Into<String>) -> Self {
         self.run.config = Some(config.into());
@@ -797,6 +812,12 @@ impl RunSubmission<'_> {
     /// The most tests per append call (at least 1).
     pub fn max_batch(mut self, tests: usize) -> Self {
         self.batch = tests.max(1);
+        self
+    }
+
+    /// Called with `(submitted, total)` after each batch, for a progress bar.
+    pub fn on_progress(mut self, progress: impl Fn(usize, usize) + Send + Sync + 't) -> Self {
+        self.progress = Some(Box::new(progress));
         self
     }
 
@@ -853,6 +874,9 @@ impl RunSubmission<'_> {
             }
             submitted += batch.len();
             tracing::debug!(run = run.0, submitted, "testmo batch appended");
+            if let Some(progress) = &self.progress {
+                progress(submitted, tests.len());
+            }
         }
         let elapsed = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         automation.complete_thread(thread, Some(elapsed)).await?;
