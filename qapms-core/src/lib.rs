@@ -12,7 +12,8 @@
 //! - [`store`]: the [`store::Store`] trait over `SQLite` (default) and `PostgreSQL`;
 //! - [`logging`]: tracing set-up with secret redaction and compressed rolling files;
 //! - [`http`]: the one HTTP client (timeouts, auth, retries, rate limits, paging, metrics);
-//! - [`integrations`]: the `Integration` trait, capability traits and the Jira client;
+//! - [`integrations`]: the `Integration` trait, capability traits and the Jira, Testmo and
+//!   Splunk clients;
 //! - [`patterns`]: log and failure templates, anomaly detection and flakiness scoring;
 //! - [`results`]: streaming `JUnit` XML import and stable test identity.
 

@@ -9,6 +9,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures::StreamExt as _;
 use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
@@ -25,7 +26,7 @@ use super::error::{decode_json, status_error};
 use super::metrics::{Metrics, MetricsSnapshot};
 use super::redact::redact_url;
 use super::retry::{RetryPolicy, retryable_status, server_wait};
-use crate::config::RateLimit;
+use crate::config::{RateLimit, TlsVerify};
 use crate::logging::Redactor;
 use crate::{Error, ErrorKind, Result};
 
@@ -45,6 +46,7 @@ pub struct HttpClientBuilder {
     retry: RetryPolicy,
     redactor: Option<Redactor>,
     metrics: Option<Arc<Metrics>>,
+    tls: TlsVerify,
 }
 
 impl HttpClientBuilder {
@@ -108,6 +110,14 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Server certificate checks: on (the default), off (`false`, for a lab Splunk with a
+    /// self-signed certificate), or against an extra CA bundle in PEM, read when the client
+    /// is built.
+    pub fn verify_tls(mut self, verify: TlsVerify) -> Self {
+        self.tls = verify;
+        self
+    }
+
     pub fn build(self) -> Result<HttpClient> {
         let base = Url::parse(&self.base_url).map_err(|e| {
             Error::config(format!(
@@ -134,6 +144,32 @@ impl HttpClientBuilder {
             .user_agent(self.user_agent);
         if let Some(timeout) = self.timeout {
             builder = builder.timeout(timeout);
+        }
+        match &self.tls {
+            TlsVerify::Enabled(true) => {}
+            TlsVerify::Enabled(false) => {
+                tracing::warn!(integration = %self.integration, "TLS certificate verification is off");
+                builder = builder.tls_danger_accept_invalid_certs(true);
+            }
+            TlsVerify::CaBundle(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    Error::config(format!(
+                        "could not read the CA bundle `{}` for {}",
+                        path.display(),
+                        self.integration
+                    ))
+                    .with_source(e)
+                })?;
+                let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                    Error::config(format!(
+                        "`{}` is not a PEM certificate bundle (for {})",
+                        path.display(),
+                        self.integration
+                    ))
+                    .with_source(e.without_url())
+                })?;
+                builder = builder.tls_certs_merge(certs);
+            }
         }
         let http = builder.build().map_err(|e| {
             Error::config(format!(
@@ -236,6 +272,7 @@ impl HttpClient {
             retry: RetryPolicy::default(),
             redactor: None,
             metrics: None,
+            tls: TlsVerify::default(),
         }
     }
 
@@ -267,6 +304,7 @@ impl HttpClient {
             body: None,
             operation: None,
             idempotent,
+            stream: false,
         }
     }
 
@@ -364,9 +402,11 @@ pub struct RequestBuilder<'c> {
     method: Method,
     path: String,
     query: Vec<(String, String)>,
-    body: Option<Result<Vec<u8>>>,
+    body: Option<Result<(Vec<u8>, &'static str)>>,
     operation: Option<String>,
     idempotent: bool,
+    /// Leave a 2xx body unread for [`RequestBuilder::send_stream`].
+    stream: bool,
 }
 
 impl RequestBuilder<'_> {
@@ -381,9 +421,27 @@ impl RequestBuilder<'_> {
 
     /// A JSON body.
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
-        self.body = Some(serde_json::to_vec(body).map_err(|e| {
-            Error::invalid_input("the request body could not be encoded as JSON").with_source(e)
-        }));
+        self.body = Some(
+            serde_json::to_vec(body)
+                .map(|bytes| (bytes, "application/json"))
+                .map_err(|e| {
+                    Error::invalid_input("the request body could not be encoded as JSON")
+                        .with_source(e)
+                }),
+        );
+        self
+    }
+
+    /// An `application/x-www-form-urlencoded` body (Splunk's REST API takes these).
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        let mut encoded = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in pairs {
+            encoded.append_pair(key.as_ref(), value.as_ref());
+        }
+        self.body = Some(Ok((
+            encoded.finish().into_bytes(),
+            "application/x-www-form-urlencoded",
+        )));
         self
     }
 
@@ -433,6 +491,54 @@ impl RequestBuilder<'_> {
         self.send().await?.json()
     }
 
+    /// Sends the call (with retries until the status line) and hands back a 2xx body as a
+    /// stream of chunks, read as the caller polls it, so a large answer is never held whole.
+    /// Error answers are read in full, as for [`send`](Self::send), to build the typed error.
+    pub async fn send_stream(mut self) -> Result<HttpStream> {
+        self.stream = true;
+        let what = format!(
+            "{} {} {}",
+            self.client.inner.integration, self.method, self.path
+        );
+        let metrics = self.client.inner.metrics.clone();
+        let mut response = self.send().await?;
+        let Some(body) = response.stream.take() else {
+            // Unreachable in practice (a 2xx in stream mode keeps its body), but a buffered
+            // body is still a correct stream.
+            let bytes = std::mem::take(&mut response.body);
+            return Ok(HttpStream {
+                status: response.status,
+                headers: response.headers,
+                chunks: futures::stream::iter([Ok(bytes)]).boxed(),
+            });
+        };
+        let chunks = futures::stream::try_unfold(body, move |mut body| {
+            let what = what.clone();
+            let metrics = metrics.clone();
+            async move {
+                match body.chunk().await {
+                    Ok(Some(chunk)) => Ok(Some((Vec::from(chunk), body))),
+                    Ok(None) => Ok(None),
+                    Err(err) => {
+                        metrics.record_error();
+                        Err(Error::new(
+                            ErrorKind::Upstream,
+                            format!("{what}: the connection broke while the answer was streaming"),
+                        )
+                        .set_temporary()
+                        .with_source(err.without_url()))
+                    }
+                }
+            }
+        })
+        .boxed();
+        Ok(HttpStream {
+            status: response.status,
+            headers: response.headers,
+            chunks,
+        })
+    }
+
     async fn run(mut self, url: Url, what: &str) -> Result<HttpResponse> {
         let client = self.client;
         let inner = &client.inner;
@@ -452,7 +558,9 @@ impl RequestBuilder<'_> {
             client.wait_for_quota().await;
             attempts += 1;
             let attempt_started = tokio::time::Instant::now();
-            let outcome = self.attempt(&url, body.as_deref()).await;
+            let outcome = self
+                .attempt(&url, body.as_ref().map(|(b, t)| (b.as_slice(), *t)))
+                .await;
             inner.metrics.record_attempt(attempt_started.elapsed());
             match outcome {
                 Err(err) => {
@@ -478,8 +586,8 @@ impl RequestBuilder<'_> {
                         .set_temporary()
                         .with_source(err));
                 }
-                Ok((status, headers, bytes)) => {
-                    if tracing::enabled!(tracing::Level::TRACE) {
+                Ok((status, headers, bytes, stream)) => {
+                    if tracing::enabled!(tracing::Level::TRACE) && stream.is_none() {
                         tracing::trace!(status = status.as_u16(), body = %redacted_body(inner.redactor.as_ref(), &bytes), "response body");
                     }
                     if status.is_success() {
@@ -490,6 +598,7 @@ impl RequestBuilder<'_> {
                             headers,
                             body: bytes,
                             what: what.to_owned(),
+                            stream,
                         });
                     }
                     let is_429 = status == StatusCode::TOO_MANY_REQUESTS;
@@ -529,8 +638,11 @@ impl RequestBuilder<'_> {
     async fn attempt(
         &self,
         url: &Url,
-        body: Option<&[u8]>,
-    ) -> std::result::Result<(StatusCode, HeaderMap, Vec<u8>), reqwest::Error> {
+        body: Option<(&[u8], &'static str)>,
+    ) -> std::result::Result<
+        (StatusCode, HeaderMap, Vec<u8>, Option<reqwest::Response>),
+        reqwest::Error,
+    > {
         let inner = &self.client.inner;
         let mut request = inner
             .http
@@ -539,19 +651,22 @@ impl RequestBuilder<'_> {
         if let Some((name, value)) = &inner.auth {
             request = request.header(name.clone(), value.clone());
         }
-        if let Some(body) = body {
+        if let Some((body, content_type)) = body {
             if tracing::enabled!(tracing::Level::TRACE) {
                 tracing::trace!(body = %redacted_body(inner.redactor.as_ref(), body), "request body");
             }
             request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(body.to_vec());
         }
         let response = request.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
+        if self.stream && status.is_success() {
+            return Ok((status, headers, Vec::new(), Some(response)));
+        }
         let bytes = response.bytes().await?;
-        Ok((status, headers, Vec::from(bytes)))
+        Ok((status, headers, Vec::from(bytes), None))
     }
 }
 
@@ -570,6 +685,25 @@ pub struct HttpResponse {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     what: String,
+    /// The unread body of a [`RequestBuilder::send_stream`] call.
+    stream: Option<reqwest::Response>,
+}
+
+/// A successful (2xx) answer whose body is read as it arrives; see
+/// [`RequestBuilder::send_stream`].
+pub struct HttpStream {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// The body, chunk by chunk, as the network delivers it.
+    pub chunks: futures::stream::BoxStream<'static, Result<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for HttpStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpStream")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpResponse {

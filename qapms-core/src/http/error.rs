@@ -120,6 +120,15 @@ fn upstream_detail(body: &[u8]) -> String {
             parts.push(format!("field `{field}`: {message}"));
         }
     }
+    // Splunk: {"messages": [{"type": "ERROR", "text": "..."}]}
+    if let Some(messages) = value.get("messages").and_then(|m| m.as_array()) {
+        parts.extend(
+            messages
+                .iter()
+                .filter_map(|m| m.get("text").and_then(|t| t.as_str()))
+                .map(str::to_owned),
+        );
+    }
     for key in [
         "message",
         "errorMessage",

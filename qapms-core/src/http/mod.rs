@@ -21,7 +21,7 @@ mod redact;
 pub mod retry;
 
 pub use auth::Auth;
-pub use client::{HttpClient, HttpClientBuilder, HttpResponse, Pacer, RequestBuilder};
+pub use client::{HttpClient, HttpClientBuilder, HttpResponse, HttpStream, Pacer, RequestBuilder};
 pub use error::decode_json;
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use page::{OffsetPage, TokenPage, offset_stream, token_stream};
