@@ -1,4 +1,5 @@
 //! Shared helpers for qapms benchmarks.
 
 pub mod config_gen;
+pub mod jira_gen;
 pub mod junit_gen;

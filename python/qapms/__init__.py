@@ -8,11 +8,20 @@ import json
 from typing import Any
 
 from qapms._qapms import (
+    AsyncIssueIterator,
     AuthError,
     ConfigError,
     ConflictError,
     Diagnostic,
     InvalidInputError,
+    Issue,
+    IssueIterator,
+    JiraClient,
+    JiraComment,
+    JiraCreatedIssue,
+    JiraProject,
+    JiraTransition,
+    JiraWorklog,
     NotFoundError,
     QapmsError,
     RateLimitedError,
@@ -34,11 +43,20 @@ def config_schema() -> dict[str, Any]:
 
 
 __all__ = [
+    "AsyncIssueIterator",
     "AuthError",
     "ConfigError",
     "ConflictError",
     "Diagnostic",
     "InvalidInputError",
+    "Issue",
+    "IssueIterator",
+    "JiraClient",
+    "JiraComment",
+    "JiraCreatedIssue",
+    "JiraProject",
+    "JiraTransition",
+    "JiraWorklog",
     "NotFoundError",
     "QapmsError",
     "RateLimitedError",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fake_jira import FakeJira, serve
 
 
 @dataclass
@@ -61,3 +62,21 @@ def home(tmp_path: Path) -> Iterator[Home]:
         }
     )
     yield Home(cwd=cwd, config_dir=config_dir, data_dir=data_dir, env=env)
+
+
+@pytest.fixture
+def fake_jira() -> Iterator[FakeJira]:
+    """A fake Jira Cloud site with 250 issues in project PAY, answering from the contract."""
+    yield from serve(FakeJira(auth_header="Basic " + _basic("qa@example.com", "s3cret-token")))
+
+
+@pytest.fixture
+def fake_jira_dc() -> Iterator[FakeJira]:
+    """A fake Jira Data Center site with 250 issues, for a personal access token."""
+    yield from serve(FakeJira(deployment="data_center", auth_header="Bearer pat-s3cret"))
+
+
+def _basic(user: str, token: str) -> str:
+    import base64
+
+    return base64.b64encode(f"{user}:{token}".encode()).decode()

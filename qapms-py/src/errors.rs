@@ -95,6 +95,13 @@ impl From<PyQapmsError> for PyErr {
             // Attributes are best effort: failing to set one must not hide the error itself.
             let value = py_err.value(py);
             let _ = value.setattr("code", err.kind().code());
+            // The HTTP status an integration answered with, when there was one.
+            let status = err
+                .context_value("status")
+                .and_then(|s| s.parse::<u16>().ok());
+            let _ = value.setattr("status", status);
+            let _ = value.setattr("retry_after", err.retry_after().map(|d| d.as_secs_f64()));
+            let _ = value.setattr("temporary", err.is_temporary());
         });
         py_err
     }

@@ -6,7 +6,9 @@
 
 pub mod cli;
 mod config;
+mod convert;
 mod errors;
+mod jira;
 mod runtime;
 mod workspace;
 
@@ -29,6 +31,7 @@ fn _qapms(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<config::Diagnostic>()?;
     m.add_class::<workspace::Workspace>()?;
     m.add_class::<workspace::StoreInfo>()?;
+    jira::register(m)?;
     errors::register(m)?;
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -33,14 +34,46 @@ pub(crate) fn get() -> PyResult<&'static Runtime> {
     Ok(rt)
 }
 
+/// How often a blocking call looks for a pending Ctrl-C.
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
 /// Runs `fut` to completion with the GIL released.
+///
+/// Python's signal handlers cannot run while the GIL is released, so the wait checks for a
+/// pending signal every 50 ms; Ctrl-C then drops `fut` and raises `KeyboardInterrupt`. Dropping
+/// a store future mid-way rolls its transaction back, so an interrupted call leaves the store as
+/// it was before the call.
 pub(crate) fn block_on<F, T>(py: Python<'_>, fut: F) -> PyResult<T>
 where
     F: Future<Output = PyResult<T>> + Send,
     T: Send,
 {
     let rt = get()?;
-    py.detach(|| rt.block_on(fut))
+    py.detach(|| {
+        rt.block_on(async {
+            tokio::pin!(fut);
+            let mut tick = tokio::time::interval(SIGNAL_CHECK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            // The first tick is immediate; skip it so a fast call never touches the GIL.
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    out = &mut fut => return out,
+                    _ = tick.tick() => check_signals()?,
+                }
+            }
+        })
+    })
+}
+
+/// Raises a pending `KeyboardInterrupt` (or another signal handler's exception).
+fn check_signals() -> PyResult<()> {
+    // A closure rather than the method path: the method is not general over the lifetime.
+    #[expect(
+        clippy::redundant_closure_for_method_calls,
+        reason = "the method path does not type-check over Python's lifetime"
+    )]
+    Python::attach(|py| py.check_signals())
 }
 
 /// Wraps `fut` in a Python awaitable that runs on the shared runtime.

@@ -6,7 +6,7 @@
 //! hang off this object.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::types::PyType;
@@ -15,13 +15,18 @@ use qapms_core::logging::Redactor;
 use qapms_core::secrets::{self, KeyLookup, Unlocked};
 use qapms_core::store::{self, Store};
 
+use qapms_core::integrations::jira::Jira;
+
 use crate::errors::{PyQapmsError, config_error};
+use crate::jira::JiraClient;
 use crate::runtime;
 
 struct Inner {
     loaded: Loaded,
     store: Arc<dyn Store>,
     credentials: Unlocked,
+    /// Built on first use and kept, so every caller shares one rate limiter and connection pool.
+    jira: OnceLock<Py<JiraClient>>,
 }
 
 /// An opened qapms workspace. Use `Workspace.open()`, ideally as a context manager.
@@ -105,6 +110,7 @@ async fn open_store(loaded: Loaded, credentials: Unlocked) -> PyResult<Workspace
             loaded,
             store,
             credentials,
+            jira: OnceLock::new(),
         }),
     })
 }
@@ -162,6 +168,35 @@ impl Workspace {
             .key_paths()
             .map(str::to_owned)
             .collect()
+    }
+
+    /// The Jira client for `integrations.jira`; raises `ConfigError` when Jira is not
+    /// configured or is disabled.
+    #[getter]
+    fn jira(&self, py: Python<'_>) -> PyResult<Py<JiraClient>> {
+        if let Some(client) = self.inner.jira.get() {
+            return Ok(client.clone_ref(py));
+        }
+        let config = match &self.inner.loaded.config.integrations.jira {
+            Some(config) if config.enabled => config,
+            Some(_) => {
+                return Err(PyQapmsError::from(qapms_core::Error::config(
+                    "integrations.jira is disabled (enabled: false)",
+                ))
+                .into());
+            }
+            None => {
+                return Err(PyQapmsError::from(qapms_core::Error::config(
+                    "Jira is not configured: add integrations.jira to qapms.yaml",
+                ))
+                .into());
+            }
+        };
+        let jira =
+            Jira::from_config(config, &self.inner.credentials, None).map_err(PyQapmsError::from)?;
+        let client = Py::new(py, JiraClient::new(jira, &config.base_url))?;
+        // Two threads may race here; both clients are equivalent and the first one is kept.
+        Ok(self.inner.jira.get_or_init(|| client).clone_ref(py))
     }
 
     /// Backend, location (password removed), schema version and row counts of the store.

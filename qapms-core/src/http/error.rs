@@ -26,6 +26,11 @@ const MAX_QUOTE: usize = 300;
 ///
 /// `what` says which call produced the body, e.g. `jira GET /rest/api/3/myself`.
 pub fn decode_json<T: DeserializeOwned>(body: &[u8], what: &str) -> crate::Result<T> {
+    // Path tracking costs about as much again as the decode itself; pay it only to explain a
+    // body that does not fit.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();

@@ -153,35 +153,46 @@ pub struct Status {
 }
 
 /// The common fields of an issue; every one is optional because only requested fields come back.
+///
+/// Serialising writes back only the fields that came, so a re-serialised issue has the shape
+/// Jira sent (scripts tell "not fetched" from "empty" by the key being absent).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IssueFields {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuetype: Option<Named>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Named>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<User>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reporter: Option<User>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Vec<Named>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix_versions: Option<Vec<Named>>,
-    #[serde(default, with = "jira_time::option")]
+    #[serde(
+        default,
+        with = "jira_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created: Option<DateTime<Utc>>,
-    #[serde(default, with = "jira_time::option")]
+    #[serde(
+        default,
+        with = "jira_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub updated: Option<DateTime<Utc>>,
     /// ADF (Cloud) or wiki text (Data Center), as sent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Vec<Attachment>>,
     /// Every other requested field (custom fields such as `customfield_10010`), raw.
     #[serde(flatten)]
