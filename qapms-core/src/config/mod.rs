@@ -61,10 +61,9 @@ pub use types::{
     AnomalyConfig, Config, DatasourceKind, EmbeddingsConfig, EvidenceKind, FlakyConfig,
     FlakyPreset, GrafanaConfig, GrafanaDatasource, HumanDuration, Integrations, JiraAuth,
     JiraConfig, JiraDeployment, KnownIssueConfig, LogLevel, LoggingConfig, PatternConfig,
-    PostmanConfig, ProjectKey,
-    RateLimit, RatePeriod, SearchConfig, SplunkAuth, SplunkConfig, SplunkMode, SplunkTemplate,
-    StepAction, StoreConfig, TemplateMiningConfig, TestmoConfig, TlsVerify, UserConfig,
-    WorkflowStep, WorkflowTemplate,
+    PostmanConfig, ProjectKey, RateLimit, RatePeriod, SearchConfig, SplunkAuth, SplunkConfig,
+    SplunkMode, SplunkTemplate, StepAction, StoreConfig, TemplateMiningConfig, TestmoConfig,
+    TlsVerify, UserConfig, WorkflowStep, WorkflowTemplate,
 };
 
 use schema::COMPILED;

@@ -18,17 +18,12 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
 
 use super::{BACKEND, BEGIN_WRITE, Db, ThisStore};
+use crate::model::PatternId;
 use crate::model::{
     ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, RunId, TestCase, TestId,
     TestIdentity, TestResult, TestRun, TestSource, Ticket, TicketFilter, TimeEntry,
     TimeEntryFilter, TimeEntryId, User, UserId, utc_now,
 };
-use crate::store::error::{db_error, is_unique_violation};
-use crate::store::rows::{
-    AlertRow, PatternLinkRow, PatternRow, ResultRow, RunRow, TestCaseRow, TestIdentityRow,
-    TicketRow, TimeEntryRow, UserRow, convert,
-};
-use crate::model::PatternId;
 use crate::patterns::alerts::{
     Alert, AlertAction, AlertDraft, AlertFilter, AlertId, AlertState, RaiseOutcome,
 };
@@ -36,10 +31,15 @@ use crate::patterns::analyze::{
     AnalysisWrite, FailedAttempt, OutcomeKind, OutcomeRow, StoredLink, StoredPattern,
 };
 use crate::patterns::cluster::CLUSTER_KIND;
-use futures::TryStreamExt;
+use crate::store::error::{db_error, is_unique_violation};
+use crate::store::rows::{
+    AlertRow, PatternLinkRow, PatternRow, ResultRow, RunRow, TestCaseRow, TestIdentityRow,
+    TicketRow, TimeEntryRow, UserRow, convert,
+};
 use crate::store::time::DbTime;
 use crate::store::{Backend, RunImport, Store, StoreInfo};
 use crate::{Error, ErrorKind, Result};
+use futures::TryStreamExt;
 
 type Tx = sqlx::Transaction<'static, Db>;
 
@@ -911,9 +911,10 @@ impl Store for ThisStore {
                     .push_bind(now);
             });
             qb.push(" ON CONFLICT (pattern_id, issue_key) DO NOTHING");
-            qb.build().execute(&mut *tx).await.map_err(|e| {
-                db_error("pattern link", e)
-            })?;
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("pattern link", e))?;
         }
         let raised = raise_in(&mut tx, &write.alerts).await?;
         commit(tx, "pattern").await?;
@@ -1048,7 +1049,10 @@ impl Store for ThisStore {
             AlertAction::Mute { until } => until.map(DbTime),
             _ => None,
         };
-        let mut query = sqlx::query(sql).bind(id.as_uuid()).bind(to.as_str()).bind(now);
+        let mut query = sqlx::query(sql)
+            .bind(id.as_uuid())
+            .bind(to.as_str())
+            .bind(now);
         if matches!(action, AlertAction::Acknowledge) {
             query = query.bind(by.map(UserId::as_uuid));
         }

@@ -30,8 +30,8 @@ use serde::Serialize;
 use serde_json::json;
 
 pub use records::{
-    AnalysisWrite, Assignment, ClusterRecord, FailedAttempt, OutcomeKind, OutcomeRow,
-    StoredLink, StoredPattern,
+    AnalysisWrite, Assignment, ClusterRecord, FailedAttempt, OutcomeKind, OutcomeRow, StoredLink,
+    StoredPattern,
 };
 
 use crate::config::{FlakyPreset, PatternConfig};
@@ -39,12 +39,12 @@ use crate::model::{IssueKey, PageRequest, PatternId, RunId, TestId, TicketFilter
 use crate::patterns::alerts::{AlertDraft, AlertId, AlertKind, AlertSeverity, RaiseOutcome};
 use crate::patterns::anomaly::{AnomalyDetector, DetectorConfig, Seasonality, Severity};
 use crate::patterns::classify::{
-    ClassifyConfig, Classification, ClusterLabel, ClusterObservation, EVIDENCE_IDS,
-    ExternalSignal, classify,
+    Classification, ClassifyConfig, ClusterLabel, ClusterObservation, EVIDENCE_IDS, ExternalSignal,
+    classify,
 };
 use crate::patterns::cluster::{
-    ClusterKey, ClusterShape, Clusterer, KnownIssueRule, TicketLink, TicketLinker,
-    TicketSummary, TraceOptions,
+    ClusterKey, ClusterShape, Clusterer, KnownIssueRule, TicketLink, TicketLinker, TicketSummary,
+    TraceOptions,
 };
 use crate::patterns::flaky::{Attempt, FlakinessStats, FlakyConfig, Outcome, Preset, Verdict};
 use crate::patterns::templates::{MinerConfig, TemplateId};
@@ -351,7 +351,10 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
         Some(id) => Some(*run_index.get(&id).ok_or_else(|| {
             Error::not_found("no such run to analyse").with_context("run", id.to_string())
         })?),
-        None => runs.len().checked_sub(1).and_then(|i| u32::try_from(i).ok()),
+        None => runs
+            .len()
+            .checked_sub(1)
+            .and_then(|i| u32::try_from(i).ok()),
     };
 
     let mut tests = Tests::default();
@@ -474,10 +477,11 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
     let mut occurrences: HashMap<ClusterKey, Vec<(u32, u32, bool)>> = HashMap::new();
     let mut assignments = Vec::new();
     for (failure, key) in failures.iter().zip(&keys) {
-        occurrences
-            .entry(*key)
-            .or_default()
-            .push((failure.run, failure.test, failure.passed_later));
+        occurrences.entry(*key).or_default().push((
+            failure.run,
+            failure.test,
+            failure.passed_later,
+        ));
         let id = key.pattern_id();
         let fingerprint = shapes
             .get(key)
@@ -808,7 +812,10 @@ fn draft_alerts(
             });
         }
     }
-    for t in tests.iter().filter(|t| t.verdict == Verdict::Flaky.as_str()) {
+    for t in tests
+        .iter()
+        .filter(|t| t.verdict == Verdict::Flaky.as_str())
+    {
         out.push(AlertDraft {
             kind: AlertKind::FlakyTest,
             fingerprint: t.test_id.to_string(),
@@ -874,9 +881,18 @@ mod tests {
 
     #[test]
     fn groups_are_classes_or_modules() {
-        assert_eq!(test_group("tests/test_a.py::TestX::test_y"), "tests/test_a.py::TestX");
-        assert_eq!(test_group("com.acme.OrderTest::places"), "com.acme.OrderTest");
-        assert_eq!(test_group("com.acme.OrderTest.places"), "com.acme.OrderTest");
+        assert_eq!(
+            test_group("tests/test_a.py::TestX::test_y"),
+            "tests/test_a.py::TestX"
+        );
+        assert_eq!(
+            test_group("com.acme.OrderTest::places"),
+            "com.acme.OrderTest"
+        );
+        assert_eq!(
+            test_group("com.acme.OrderTest.places"),
+            "com.acme.OrderTest"
+        );
         assert_eq!(test_group("standalone"), "standalone");
     }
 }

@@ -186,7 +186,10 @@ pub fn classify(
     } else if o.passed_on_retry > 0 {
         (
             ClusterLabel::Flaky,
-            format!("{} failure(s) passed on retry in the same run", o.passed_on_retry),
+            format!(
+                "{} failure(s) passed on retry in the same run",
+                o.passed_on_retry
+            ),
         )
     } else if o.tests_in_run > 0
         && o.flaky_tests as f64 >= config.flaky_share * o.tests_in_run as f64
@@ -198,7 +201,8 @@ pub fn classify(
                 o.flaky_tests, o.tests_in_run
             ),
         )
-    } else if o.runs_seen >= config.recurring_min_runs && (o.revisions_seen >= 2 || o.revisions_seen == 0)
+    } else if o.runs_seen >= config.recurring_min_runs
+        && (o.revisions_seen >= 2 || o.revisions_seen == 0)
     {
         let across = if o.revisions_seen >= 2 {
             format!(" across {} revisions", o.revisions_seen)
@@ -212,7 +216,8 @@ pub fn classify(
     } else {
         (
             ClusterLabel::OneOff,
-            "seen in one run (or one revision) only, on few tests, with no retry passing".to_owned(),
+            "seen in one run (or one revision) only, on few tests, with no retry passing"
+                .to_owned(),
         )
     };
     Classification {
@@ -258,7 +263,11 @@ mod tests {
         };
         let c = classify(o, &[], &ClassifyConfig::default());
         assert_eq!(c.label, ClusterLabel::Systemic);
-        assert!(c.reason.contains("12 tests in 4 unrelated groups"), "{}", c.reason);
+        assert!(
+            c.reason.contains("12 tests in 4 unrelated groups"),
+            "{}",
+            c.reason
+        );
         assert_eq!(c.evidence.tests_in_run, 12);
         // Many tests of one class are one fixture, not the environment.
         let one_class = ClusterObservation {
@@ -287,7 +296,10 @@ mod tests {
             at: at(300),
             ..splunk.clone()
         };
-        assert_eq!(label(o.clone(), std::slice::from_ref(&late)), ClusterLabel::OneOff);
+        assert_eq!(
+            label(o.clone(), std::slice::from_ref(&late)),
+            ClusterLabel::OneOff
+        );
         let c = classify(o, &[late, splunk.clone()], &ClassifyConfig::default());
         assert_eq!(c.label, ClusterLabel::Systemic);
         assert_eq!(c.signals, vec![splunk]);

@@ -365,11 +365,17 @@ mod tests {
         ];
         let linker = TicketLinker::new(Vec::new(), &tickets, 0.5);
         let link = linker.link(&s).unwrap();
-        assert_eq!((link.issue.as_str(), link.source), ("PAY-2", LinkSource::Marker));
+        assert_eq!(
+            (link.issue.as_str(), link.source),
+            ("PAY-2", LinkSource::Marker)
+        );
 
         let linker = TicketLinker::new(Vec::new(), &tickets[..1], 0.5);
         let link = linker.link(&s).unwrap();
-        assert_eq!((link.issue.as_str(), link.source), ("PAY-1", LinkSource::Summary));
+        assert_eq!(
+            (link.issue.as_str(), link.source),
+            ("PAY-1", LinkSource::Summary)
+        );
         assert!(link.score >= 0.5 && link.score < 1.0);
 
         let rule = KnownIssueRule::regex(key("OPS-3"), "gateway timeout").unwrap();

@@ -157,7 +157,10 @@ impl Clusterer {
         let m = self.miner.add(&sig.headline);
         let miner = m.cluster;
         let slot = usize::try_from(miner.as_u64()).unwrap_or(usize::MAX);
-        if m.is_new || m.previous_id.is_some() || self.templates.get(slot).is_none_or(Option::is_none) {
+        if m.is_new
+            || m.previous_id.is_some()
+            || self.templates.get(slot).is_none_or(Option::is_none)
+        {
             let entry = (m.template_id, m.template.to_owned());
             if slot >= self.templates.len() && slot < usize::MAX {
                 self.templates.resize(slot + 1, None);
@@ -212,7 +215,11 @@ impl Clusterer {
                     exception,
                     stack_fingerprint: failure.stack,
                     frames,
-                    example: self.examples.get(&failure.miner).cloned().unwrap_or_default(),
+                    example: self
+                        .examples
+                        .get(&failure.miner)
+                        .cloned()
+                        .unwrap_or_default(),
                 }
             });
         }

@@ -13,7 +13,10 @@
 //!
 //! Frames from libraries and the runtime (site-packages, the JDK, `node_modules`, the test
 //! framework's own machinery) are skipped: they are the same for every failure that passes
-//! through them, and a fingerprint made of them would merge unrelated failures. Line numbers are
+//! through them, and a fingerprint made of them would merge unrelated failures. Of the own
+//! frames, the outermost (the test method that called into the failing code) is dropped when
+//! there are others, so one database outage reached from fifty tests is one cluster, not fifty;
+//! the top [`TraceOptions::top_frames`] of the rest, innermost first, are kept. Line numbers are
 //! left out of frame keys so an edit above a function does not split its cluster; lambda and
 //! synthetic-class counters are masked for the same reason.
 //!
@@ -198,7 +201,12 @@ pub fn parse_trace(text: &str, options: &TraceOptions) -> StackSignature {
         .iter()
         .rev()
         .find(|s| !s.outer && s.frames.iter().any(|f| f.own))
-        .or_else(|| sections.iter().rev().find(|s| s.frames.iter().any(|f| f.own)))
+        .or_else(|| {
+            sections
+                .iter()
+                .rev()
+                .find(|s| s.frames.iter().any(|f| f.own))
+        })
         .or_else(|| sections.iter().rev().find(|s| !s.frames.is_empty()));
     let mut frames: Vec<Frame> = Vec::new();
     if let Some(section) = chosen {
@@ -207,12 +215,24 @@ pub fn parse_trace(text: &str, options: &TraceOptions) -> StackSignature {
         } else {
             Box::new(section.frames.iter())
         };
-        let any_own = section.frames.iter().any(|f| f.own);
-        frames = ordered
-            .filter(|f| f.own || !any_own)
-            .take(options.top_frames)
-            .cloned()
-            .collect();
+        let own: Vec<&Frame> = ordered.filter(|f| f.own).collect();
+        frames = if own.is_empty() {
+            let ordered: Box<dyn Iterator<Item = &Frame>> = if section.innermost_last {
+                Box::new(section.frames.iter().rev())
+            } else {
+                Box::new(section.frames.iter())
+            };
+            ordered.take(options.top_frames).cloned().collect()
+        } else {
+            // The outermost own frame is the test that happened to call the failing code; it is
+            // not part of the cause, and keeping it would split one outage into a cluster per
+            // test. It stays when it is the only own frame (the test itself failed).
+            let keep = if own.len() > 1 { own.len() - 1 } else { 1 };
+            own.into_iter()
+                .take(keep.min(options.top_frames))
+                .cloned()
+                .collect()
+        };
     }
     let headline = headline
         .or(first_line)
@@ -255,7 +275,12 @@ const EXCEPTION_SUFFIXES: &[&str] = &[
 fn exception_line(line: &str) -> Option<(&str, bool)> {
     let mut rest = strip_pytest_marker(line);
     let mut cause = false;
-    for prefix in ["Caused by:", "--->", "Inner exception:", "Unhandled exception."] {
+    for prefix in [
+        "Caused by:",
+        "--->",
+        "Inner exception:",
+        "Unhandled exception.",
+    ] {
         if let Some(r) = rest.strip_prefix(prefix) {
             rest = r.trim_start();
             cause = prefix != "Unhandled exception.";
@@ -308,7 +333,9 @@ type RawFrame = (Language, String, String);
 fn python_frame(line: &str) -> Option<RawFrame> {
     if let Some(rest) = line.strip_prefix("File \"") {
         let (path, rest) = rest.split_once('"')?;
-        let func = rest.rsplit_once(", in ").map_or("<module>", |(_, f)| f.trim());
+        let func = rest
+            .rsplit_once(", in ")
+            .map_or("<module>", |(_, f)| f.trim());
         return Some((Language::Python, python_key(path, func), path.to_owned()));
     }
     let (path, rest) = line.split_once(".py:")?;
@@ -346,7 +373,11 @@ fn at_frame(line: &str) -> Option<RawFrame> {
         let name = rest[..open].trim();
         let inside = &rest[open + 1..rest.len() - 1];
         if is_js_location(inside) {
-            return Some((Language::JavaScript, js_key(name, inside), inside.to_owned()));
+            return Some((
+                Language::JavaScript,
+                js_key(name, inside),
+                inside.to_owned(),
+            ));
         }
         if is_java_location(inside) {
             // Java 9+ prefixes the module: `java.base/java.lang.Thread.run`.
@@ -360,7 +391,11 @@ fn at_frame(line: &str) -> Option<RawFrame> {
     }
     // V8 without a function name: `at /src/a.js:1:2`.
     if is_js_location(rest) {
-        return Some((Language::JavaScript, js_key("<anonymous>", rest), rest.to_owned()));
+        return Some((
+            Language::JavaScript,
+            js_key("<anonymous>", rest),
+            rest.to_owned(),
+        ));
     }
     None
 }
@@ -372,7 +407,11 @@ fn gecko_frame(line: &str) -> Option<RawFrame> {
         return None;
     }
     let name = if name.is_empty() { "<anonymous>" } else { name };
-    Some((Language::JavaScript, js_key(name, location), location.to_owned()))
+    Some((
+        Language::JavaScript,
+        js_key(name, location),
+        location.to_owned(),
+    ))
 }
 
 /// `path:line:column` (V8 and Gecko), or a `node:` built-in.
@@ -550,12 +589,12 @@ requests.exceptions.ConnectionError: HTTPSConnectionPool(host='pay.internal', po
             sig.exception.as_deref(),
             Some("requests.exceptions.ConnectionError")
         );
-        assert_eq!(
-            keys(&sig),
-            ["gateway:charge", "checkout:pay", "test_checkout:test_pay"]
-        );
+        assert_eq!(keys(&sig), ["gateway:charge", "checkout:pay"]);
         assert!(sig.frames.iter().all(|f| f.language == Language::Python));
-        assert!(sig.headline.starts_with("requests.exceptions.ConnectionError: HTTPS"));
+        assert!(
+            sig.headline
+                .starts_with("requests.exceptions.ConnectionError: HTTPS")
+        );
         assert!(!sig.truncated);
     }
 
@@ -572,7 +611,7 @@ requests.exceptions.ConnectionError: HTTPSConnectionPool(host='pay.internal', po
              shop/cart.py:30: in helper\n    raise KeyError(k)\nE   KeyError: 'sku-1'";
         let sig = parse(text);
         assert_eq!(sig.exception.as_deref(), Some("KeyError"));
-        assert_eq!(keys(&sig), ["cart:helper", "test_cart:test_total"]);
+        assert_eq!(keys(&sig), ["cart:helper"]);
     }
 
     const JAVA: &str = "org.opentest4j.AssertionFailedError: expected: <200> but was: <503>
@@ -612,10 +651,7 @@ requests.exceptions.ConnectionError: HTTPSConnectionPool(host='pay.internal', po
         // Hikari is not on the skip list, so without own prefixes it counts as own code.
         assert_eq!(
             keys(&sig),
-            [
-                "com.zaxxer.hikari.pool.HikariPool.getConnection",
-                "com.acme.orders.Repo.lambda$find$#"
-            ]
+            ["com.zaxxer.hikari.pool.HikariPool.getConnection"]
         );
         let only_acme = TraceOptions {
             own_prefixes: vec!["com.acme.".into()],
@@ -639,11 +675,7 @@ requests.exceptions.ConnectionError: HTTPSConnectionPool(host='pay.internal', po
         assert_eq!(sig.exception.as_deref(), Some("TypeError"));
         assert_eq!(
             keys(&sig),
-            [
-                "mapper:toDto",
-                "controller:OrdersController.list",
-                "orders:<anonymous>"
-            ]
+            ["mapper:toDto", "controller:OrdersController.list"]
         );
         let elsewhere = NODE.replace("/home/runner/work/shop/shop", "C:/dev/shop");
         assert_eq!(parse(&elsewhere).fingerprint(), sig.fingerprint());
@@ -672,13 +704,7 @@ requests.exceptions.ConnectionError: HTTPSConnectionPool(host='pay.internal', po
             sig.exception.as_deref(),
             Some("System.InvalidOperationException")
         );
-        assert_eq!(
-            keys(&sig),
-            [
-                "Acme.Billing.InvoiceService.Latest",
-                "Acme.Billing.Tests.InvoiceTests.LatestInvoice"
-            ]
-        );
+        assert_eq!(keys(&sig), ["Acme.Billing.InvoiceService.Latest"]);
         assert!(sig.frames.iter().all(|f| f.language == Language::DotNet));
     }
 
@@ -692,6 +718,19 @@ requests.exceptions.ConnectionError: HTTPSConnectionPool(host='pay.internal', po
         let sig = parse(text);
         assert_eq!(sig.exception.as_deref(), Some("System.TimeoutException"));
         assert_eq!(keys(&sig), ["Acme.Net.Client.Send"]);
+    }
+
+    #[test]
+    fn the_calling_test_is_not_part_of_the_cause() {
+        let from = |test: &str| {
+            format!(
+                "Traceback (most recent call last):\n  File \"/ci/tests/{test}.py\", line 9, in {test}\n  \
+                 File \"/ci/shop/db.py\", line 40, in connect\nConnectionError: refused"
+            )
+        };
+        let a = parse(&from("test_orders"));
+        assert_eq!(keys(&a), ["db:connect"]);
+        assert_eq!(a.fingerprint(), parse(&from("test_billing")).fingerprint());
     }
 
     #[test]
