@@ -269,7 +269,7 @@ fn mine(
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(
-            std::fs::File::open(&file)
+            std::fs::File::open(file)
                 .map_err(|e| CliError::new(format!("cannot open {}: {e}", file.display())))?,
         )
     };

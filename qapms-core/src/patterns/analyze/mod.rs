@@ -391,8 +391,7 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
     // Flakiness per test.
     let window_start = runs
         .last()
-        .map(|r| r.started_at - options.window)
-        .unwrap_or_else(utc_now);
+        .map_or_else(utc_now, |r| r.started_at - options.window);
     let mut flakiness: Vec<Option<TestFlakiness>> = Vec::with_capacity(outcomes.len());
     for (test, packed) in outcomes.iter_mut().enumerate() {
         if packed.is_empty() {
@@ -871,7 +870,7 @@ mod tests {
 
     #[test]
     fn packing_orders_by_run_then_attempt() {
-        let mut v = vec![pack(2, 1, FAIL), pack(1, 2, PASS), pack(1, 1, ERROR)];
+        let mut v = [pack(2, 1, FAIL), pack(1, 2, PASS), pack(1, 1, ERROR)];
         v.sort_unstable();
         assert_eq!(unpack(v[0]), (1, 1, ERROR));
         assert_eq!(unpack(v[1]), (1, 2, PASS));

@@ -279,7 +279,10 @@ impl TicketLinker {
                 }
                 let score = jaccard(&mine, &self.summaries[i].1);
                 let better = best.is_none_or(|(s, j)| {
-                    score > s || (score == s && self.summaries[i].0 > self.summaries[j].0)
+                    score
+                        .total_cmp(&s)
+                        .then_with(|| self.summaries[i].0.cmp(&self.summaries[j].0))
+                        == std::cmp::Ordering::Greater
                 });
                 if score >= self.threshold && better {
                     best = Some((score, i));
