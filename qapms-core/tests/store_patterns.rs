@@ -119,6 +119,43 @@ async fn analysis_clusters_classifies_and_persists(t: &TestStore) {
     assert_eq!(flaky.classification.label, ClusterLabel::Flaky);
     assert_eq!(first.reassigned, 10);
 
+    // Snapshot of the detected pattern, without the ids that differ per store.
+    let mut json = serde_json::to_value(outage).unwrap();
+    let c = json["classification"].take();
+    let snapshot = serde_json::json!({
+        "template": json["template"],
+        "exception": json["exception"],
+        "frames": json["frames"],
+        "failures": json["failures"],
+        "tests": json["tests"],
+        "runs": json["runs"],
+        "environments": json["environments"],
+        "newInRun": json["newInRun"],
+        "label": c["label"],
+        "reason": c["reason"],
+        "testsInRun": c["evidence"]["testsInRun"],
+        "groupsInRun": c["evidence"]["groupsInRun"],
+        "runsSeen": c["evidence"]["runsSeen"],
+    });
+    assert_eq!(
+        snapshot,
+        serde_json::json!({
+            "template": "ConnectionError: connection refused to db-1.internal:<*>",
+            "exception": "ConnectionError",
+            "frames": [{"language": "python", "key": "db:connect", "own": true}],
+            "failures": 6,
+            "tests": 6,
+            "runs": 1,
+            "environments": ["staging"],
+            "newInRun": true,
+            "label": "systemic",
+            "reason": "6 tests in 3 unrelated groups failed the same way within 60 minutes",
+            "testsInRun": 6,
+            "groupsInRun": 3,
+            "runsSeen": 1,
+        })
+    );
+
     // Assignments are stored on the results, and the cluster rows exist.
     let results = s.results_for_run(&runs[2]).await.unwrap();
     let hit = results.iter().find(|r| r.test_id == ids[3]).unwrap();
