@@ -35,7 +35,9 @@ fn words(seed: usize, n: usize) -> String {
 }
 
 fn avatars(kind: &str, id: usize) -> Value {
-    let base = format!("https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net/{kind}/{id:08x}");
+    let base = format!(
+        "https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net/{kind}/{id:08x}"
+    );
     json!({
         "48x48": format!("{base}/48"),
         "24x24": format!("{base}/24"),
@@ -89,7 +91,10 @@ pub fn issue(project: &str, n: usize) -> Value {
     let key = format!("{project}-{n}");
     let (status, category, category_id) = STATUSES[n % STATUSES.len()];
     let mut fields = Map::new();
-    fields.insert("summary".into(), json!(format!("{} fails when {}", words(n, 3), words(n + 1, 4))));
+    fields.insert(
+        "summary".into(),
+        json!(format!("{} fails when {}", words(n, 3), words(n + 1, 4))),
+    );
     fields.insert(
         "status".into(),
         json!({
@@ -129,10 +134,20 @@ pub fn issue(project: &str, n: usize) -> Value {
             "id": (n % 4 + 1).to_string(),
         }),
     );
-    fields.insert("assignee".into(), if n % 7 == 0 { Value::Null } else { user(n % 40) });
+    fields.insert(
+        "assignee".into(),
+        if n % 7 == 0 {
+            Value::Null
+        } else {
+            user(n % 40)
+        },
+    );
     fields.insert("reporter".into(), user((n + 3) % 40));
     fields.insert("creator".into(), user((n + 3) % 40));
-    fields.insert("labels".into(), json!([WORDS[n % 24], WORDS[(n + 5) % 24], "regression"]));
+    fields.insert(
+        "labels".into(),
+        json!([WORDS[n % 24], WORDS[(n + 5) % 24], "regression"]),
+    );
     fields.insert(
         "components".into(),
         json!([{ "self": format!("{SITE}/rest/api/3/component/1000{}", n % 4), "id": format!("1000{}", n % 4), "name": COMPONENTS[n % 4] }]),
@@ -143,8 +158,18 @@ pub fn issue(project: &str, n: usize) -> Value {
     );
     fields.insert("versions".into(), json!([]));
     fields.insert("created".into(), json!("2026-10-28T09:12:44.000+0100"));
-    fields.insert("updated".into(), json!(format!("2026-11-{:02}T16:{:02}:05.000+0100", 1 + n % 28, n % 60)));
-    fields.insert("statuscategorychangedate".into(), json!("2026-11-03T11:00:00.000+0100"));
+    fields.insert(
+        "updated".into(),
+        json!(format!(
+            "2026-11-{:02}T16:{:02}:05.000+0100",
+            1 + n % 28,
+            n % 60
+        )),
+    );
+    fields.insert(
+        "statuscategorychangedate".into(),
+        json!("2026-11-03T11:00:00.000+0100"),
+    );
     fields.insert("lastViewed".into(), Value::Null);
     fields.insert("resolution".into(), Value::Null);
     fields.insert("resolutiondate".into(), Value::Null);
@@ -154,8 +179,17 @@ pub fn issue(project: &str, n: usize) -> Value {
     fields.insert(
         "description".into(),
         adf(&[
-            format!("As a customer I want {} so that {}.", words(n, 9), words(n + 2, 9)),
-            format!("Acceptance: {}; {}; {}.", words(n + 3, 7), words(n + 4, 7), words(n + 5, 7)),
+            format!(
+                "As a customer I want {} so that {}.",
+                words(n, 9),
+                words(n + 2, 9)
+            ),
+            format!(
+                "Acceptance: {}; {}; {}.",
+                words(n + 3, 7),
+                words(n + 4, 7),
+                words(n + 5, 7)
+            ),
             format!("Notes from refinement: {}.", words(n + 6, 16)),
         ]),
     );
@@ -194,8 +228,14 @@ pub fn issue(project: &str, n: usize) -> Value {
     fields.insert("issuelinks".into(), json!([]));
     fields.insert("subtasks".into(), json!([]));
     fields.insert("timetracking".into(), json!({ "originalEstimate": "1d", "remainingEstimate": "6h", "timeSpent": "2h", "originalEstimateSeconds": 28_800, "remainingEstimateSeconds": 21_600, "timeSpentSeconds": 7200 }));
-    fields.insert("progress".into(), json!({ "progress": 7200, "total": 28_800, "percent": 25 }));
-    fields.insert("aggregateprogress".into(), json!({ "progress": 7200, "total": 28_800, "percent": 25 }));
+    fields.insert(
+        "progress".into(),
+        json!({ "progress": 7200, "total": 28_800, "percent": 25 }),
+    );
+    fields.insert(
+        "aggregateprogress".into(),
+        json!({ "progress": 7200, "total": 28_800, "percent": 25 }),
+    );
     fields.insert("votes".into(), json!({ "self": format!("{SITE}/rest/api/3/issue/{key}/votes"), "votes": 0, "hasVoted": false }));
     fields.insert("watches".into(), json!({ "self": format!("{SITE}/rest/api/3/issue/{key}/watchers"), "watchCount": 2, "isWatching": false }));
     fields.insert(
@@ -221,7 +261,10 @@ pub fn issue(project: &str, n: usize) -> Value {
     fields.insert("customfield_10016".into(), json!((n % 8) as f64 + 1.0));
     fields.insert("customfield_10019".into(), json!(format!("0|i00{n:04}:")));
     fields.insert("customfield_10001".into(), json!({ "id": "b2f1e7c4-team", "name": "Team Falcon", "title": "Team Falcon", "isVisible": true, "isVerified": true, "isShared": true }));
-    fields.insert("customfield_10014".into(), json!(format!("{project}-{}", 1 + n % 20)));
+    fields.insert(
+        "customfield_10014".into(),
+        json!(format!("{project}-{}", 1 + n % 20)),
+    );
     fields.insert("customfield_10000".into(), json!("{}"));
     for c in 10_021..10_060 {
         fields.insert(format!("customfield_{c}"), Value::Null);

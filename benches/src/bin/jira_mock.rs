@@ -77,12 +77,18 @@ struct Query {
 }
 
 fn parse_get(raw: Option<&str>) -> Query {
-    let mut q = Query { max: 50, start: 0, fields: Vec::new() };
+    let mut q = Query {
+        max: 50,
+        start: 0,
+        fields: Vec::new(),
+    };
     for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         match &*k {
             "maxResults" => q.max = v.parse().unwrap_or(50),
             "nextPageToken" => q.start = v.parse().unwrap_or(0),
-            "fields" => q.fields.extend(v.split(',').filter(|f| !f.is_empty()).map(str::to_owned)),
+            "fields" => q
+                .fields
+                .extend(v.split(',').filter(|f| !f.is_empty()).map(str::to_owned)),
             _ => {}
         }
     }
@@ -92,13 +98,23 @@ fn parse_get(raw: Option<&str>) -> Query {
 fn parse_post(body: &[u8]) -> Option<Query> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let fields = match v.get("fields") {
-        Some(Value::Array(items)) => items.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|f| f.as_str().map(str::to_owned))
+            .collect(),
         Some(Value::String(s)) => s.split(',').map(str::to_owned).collect(),
         _ => Vec::new(),
     };
     Some(Query {
-        max: v.get("maxResults").and_then(Value::as_u64).map_or(50, |m| m as usize),
-        start: v.get("nextPageToken").and_then(Value::as_str).and_then(|t| t.parse().ok()).unwrap_or(0),
+        max: v
+            .get("maxResults")
+            .and_then(Value::as_u64)
+            .map_or(50, |m| m as usize),
+        start: v
+            .get("nextPageToken")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0),
         fields,
     })
 }
@@ -148,7 +164,10 @@ async fn page(site: &Site, q: Query) -> Response {
         out.push_str(",\"isLast\":true}");
     }
     let bytes = Bytes::from(out);
-    site.pages.write().await.insert(cache_key.clone(), bytes.clone());
+    site.pages
+        .write()
+        .await
+        .insert(cache_key.clone(), bytes.clone());
     json(bytes)
 }
 
@@ -163,7 +182,11 @@ async fn search_get(State(site): State<Arc<Site>>, RawQuery(raw): RawQuery) -> R
 async fn search_post(State(site): State<Arc<Site>>, body: Bytes) -> Response {
     match parse_post(&body) {
         Some(q) => page(&site, q).await,
-        None => (StatusCode::BAD_REQUEST, "{\"errorMessages\":[\"bad JSON\"]}").into_response(),
+        None => (
+            StatusCode::BAD_REQUEST,
+            "{\"errorMessages\":[\"bad JSON\"]}",
+        )
+            .into_response(),
     }
 }
 
@@ -182,13 +205,23 @@ fn main() -> ExitCode {
     let issues = (1..=args.issues)
         .map(|n| store(&qapms_benches::jira_gen::issue("BENCH", n)))
         .collect();
-    let site = Arc::new(Site { issues, pages: RwLock::new(HashMap::new()) });
+    let site = Arc::new(Site {
+        issues,
+        pages: RwLock::new(HashMap::new()),
+    });
     let app = Router::new()
         .route("/rest/api/{version}/serverInfo", get(server_info))
         .route("/rest/api/{version}/field", get(fields))
-        .route("/rest/api/{version}/search/jql", get(search_get).post(search_post))
+        .route(
+            "/rest/api/{version}/search/jql",
+            get(search_get).post(search_post),
+        )
         .with_state(site);
-    let Ok(rt) = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() else {
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    else {
         eprintln!("cannot start a runtime");
         return ExitCode::FAILURE;
     };

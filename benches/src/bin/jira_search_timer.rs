@@ -35,14 +35,23 @@ fn cpu_ms() -> f64 {
     // Fields after the command name (which is in parentheses and may contain spaces).
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
     // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
     (ticks(11) + ticks(12)) * 10.0
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let Ok(rt) = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() else {
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    else {
         eprintln!("cannot start a runtime");
         return ExitCode::FAILURE;
     };
@@ -67,7 +76,12 @@ fn main() -> ExitCode {
         let cpu_before = cpu_ms();
         let start = Instant::now();
         let result = rt.block_on(async {
-            let issues: Vec<_> = jira.issues().search("project = BENCH").stream().try_collect().await?;
+            let issues: Vec<_> = jira
+                .issues()
+                .search("project = BENCH")
+                .stream()
+                .try_collect()
+                .await?;
             let tickets = issues
                 .into_iter()
                 .map(|i| to_ticket(i, &site))
@@ -80,7 +94,10 @@ fn main() -> ExitCode {
             Ok(n) => {
                 count = n;
                 let pages = n.div_ceil(100).max(1) as f64;
-                println!("run {run}: issues={n} ms={elapsed:.1} cpu_ms_per_page={:.3}", used / pages);
+                println!(
+                    "run {run}: issues={n} ms={elapsed:.1} cpu_ms_per_page={:.3}",
+                    used / pages
+                );
                 times.push(elapsed);
                 cpu.push(used / pages);
             }

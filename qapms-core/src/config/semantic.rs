@@ -94,6 +94,7 @@ pub(crate) fn check(config: &Config, root: &Node<'_>, file: &str) -> Vec<Diagnos
     workflows(config, &mut c);
     users(config, &mut c);
     store_and_search(config, &mut c);
+    known_issues(config, &mut c);
     c.out
 }
 
@@ -415,4 +416,35 @@ fn is_loopback(url: &str) -> bool {
             url.strip_prefix(prefix)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
         })
+}
+
+/// Each known-issue rule names a valid issue key and exactly one of a regex that compiles and a
+/// template, so a typo is reported at its line and column instead of silently never matching.
+fn known_issues(config: &Config, c: &mut Checker<'_, '_>) {
+    for (i, rule) in config.patterns.known_issues.iter().enumerate() {
+        let at = [Key("patterns"), Key("known_issues"), Index(i)];
+        if let Err(e) = crate::model::IssueKey::parse(&rule.issue) {
+            c.error(&[at[0], at[1], at[2], Key("issue")], e.message().to_owned());
+        }
+        match (&rule.pattern, &rule.template) {
+            (Some(pattern), None) => {
+                if let Err(e) = regex::RegexBuilder::new(pattern)
+                    .size_limit(1 << 20)
+                    .build()
+                {
+                    let why = e.to_string();
+                    let last = why.lines().last().unwrap_or("invalid regex").trim();
+                    c.error(
+                        &[at[0], at[1], at[2], Key("pattern")],
+                        format!("the pattern is not a valid regex: {last}"),
+                    );
+                }
+            }
+            (None, Some(_)) => {}
+            _ => c.error(
+                &at,
+                "a known issue needs exactly one of `pattern` (a regex) and `template`",
+            ),
+        }
+    }
 }

@@ -579,6 +579,27 @@ pub struct PatternConfig {
     pub flaky: FlakyConfig,
     pub templates: TemplateMiningConfig,
     pub anomaly: AnomalyConfig,
+    /// Failures that are expected until a Jira issue is fixed: each rule names the issue and
+    /// matches a failure cluster by a regex or by a template.
+    pub known_issues: Vec<KnownIssueConfig>,
+}
+
+/// A known-issue rule: failures matching it are expected and linked to `issue`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KnownIssueConfig {
+    /// The Jira issue, e.g. `PAY-123`.
+    pub issue: String,
+    /// A regular expression matched against the failure's template, message and exception type.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// A failure template, literal text with `<*>` for any text (as `qapms patterns report`
+    /// prints it).
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Why the failure is expected.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -53,6 +53,8 @@ use crate::model::{
     HistoryEntry, IdlePeriod, StepEstimate, TimeHistoryFilter, Timer, TrackingWrite, Workflow,
     WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowWrite,
 };
+use crate::patterns::alerts::{Alert, AlertAction, AlertDraft, AlertFilter, AlertId, RaiseOutcome};
+use crate::patterns::analyze::{AnalysisWrite, FailedAttempt, OutcomeRow, StoredPattern};
 use crate::{Error, Result};
 
 #[cfg(feature = "postgres")]
@@ -365,6 +367,54 @@ pub trait Store: Send + Sync + fmt::Debug {
         run: &RunId,
         tickets: &[IssueKey],
     ) -> Result<Vec<(WorkflowId, u32)>>;
+
+    // ---- Patterns and alerts ----------------------------------------------------------------
+
+    /// Streams every failed or errored attempt with its message, in the order of run id, test
+    /// id and attempt (run ids are time-ordered), without holding them all in memory. Returns
+    /// how many were visited; an error from `visit` stops the scan and is returned.
+    async fn scan_failed_attempts(
+        &self,
+        visit: &mut (dyn FnMut(FailedAttempt) -> Result<()> + Send),
+    ) -> Result<u64>;
+
+    /// Streams the outcome of every attempt that ran (skipped and blocked ones are left out),
+    /// in no particular order. Returns how many were visited.
+    async fn scan_outcomes(&self, visit: &mut (dyn FnMut(OutcomeRow) + Send)) -> Result<u64>;
+
+    /// Every test's id and external id (`class::name`, a pytest node id), for grouping tests.
+    async fn test_external_ids(&self) -> Result<Vec<(TestId, String)>>;
+
+    /// Writes one analysis in one transaction: upserts the cluster rows, applies the changed
+    /// assignments, removes clusters no attempt belongs to any more, replaces the clusters'
+    /// ticket links and raises the alerts (see [`Store::raise_alerts`]).
+    async fn save_analysis(&self, write: &AnalysisWrite) -> Result<Vec<(AlertId, RaiseOutcome)>>;
+
+    /// Stored patterns of one kind (such as `failure_cluster`), with their links, most recently
+    /// seen first.
+    async fn patterns_of_kind(&self, kind: &str) -> Result<Vec<StoredPattern>>;
+
+    /// Raises alerts with dedup by kind and fingerprint: a new one is created; an open one seen
+    /// again gets the later `last_seen`, one more occurrence and the new evidence and severity;
+    /// a resolved one (or one whose mute expired) is reopened; a muted one stays muted.
+    async fn raise_alerts(&self, drafts: &[AlertDraft]) -> Result<Vec<(AlertId, RaiseOutcome)>>;
+
+    async fn alert(&self, id: &AlertId) -> Result<Alert>;
+
+    /// Alerts matching the filter, most recently seen first.
+    async fn list_alerts(&self, filter: &AlertFilter) -> Result<Page<Alert>>;
+
+    /// Applies a person's action to an alert. An action the current state does not allow fails
+    /// with [`ErrorKind::InvalidInput`] whose source is a
+    /// [`TransitionError`](crate::patterns::alerts::TransitionError), and changes nothing.
+    ///
+    /// [`ErrorKind::InvalidInput`]: crate::ErrorKind::InvalidInput
+    async fn update_alert(
+        &self,
+        id: &AlertId,
+        action: AlertAction,
+        by: Option<&UserId>,
+    ) -> Result<Alert>;
 }
 
 /// An import in progress: one open transaction, from [`Store::begin_run_import`].

@@ -14,6 +14,9 @@ use crate::model::{
     ExternalKey, IssueKey, PatternId, RunId, TestCase, TestId, TestIdentity, TestResult, TestRun,
     Ticket, TimeEntry, TimeEntryId, User, UserId, WorkflowId,
 };
+use crate::patterns::alerts::{Alert, AlertId};
+use crate::patterns::analyze::{StoredLink, StoredPattern};
+use crate::patterns::cluster::LinkSource;
 use crate::{Error, Result};
 
 fn parse<T: FromStr<Err = Error>>(value: &str, column: &'static str) -> Result<T> {
@@ -257,6 +260,106 @@ impl TryFrom<TestIdentityRow> for TestIdentity {
             ),
             valid_from: row.valid_from.into(),
             valid_to: row.valid_to.map(Into::into),
+        })
+    }
+}
+
+// ---- Patterns and alerts ------------------------------------------------------------------
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AlertRow {
+    id: Uuid,
+    pattern_id: Option<Uuid>,
+    kind: String,
+    fingerprint: String,
+    title: String,
+    severity: String,
+    state: String,
+    occurrences: i64,
+    first_seen: DbTime,
+    last_seen: DbTime,
+    evidence: Json<serde_json::Value>,
+    acknowledged_by: Option<Uuid>,
+    acknowledged_at: Option<DbTime>,
+    resolved_at: Option<DbTime>,
+    muted_until: Option<DbTime>,
+}
+
+impl TryFrom<AlertRow> for Alert {
+    type Error = Error;
+
+    fn try_from(row: AlertRow) -> Result<Self> {
+        Ok(Self {
+            id: AlertId::from_uuid(row.id),
+            kind: parse(&row.kind, "alerts.kind")?,
+            fingerprint: row.fingerprint,
+            pattern_id: row.pattern_id.map(PatternId::from_uuid),
+            title: row.title,
+            severity: parse(&row.severity, "alerts.severity")?,
+            state: parse(&row.state, "alerts.state")?,
+            occurrences: non_negative(row.occurrences, "alerts.occurrences")?,
+            first_seen: row.first_seen.into(),
+            last_seen: row.last_seen.into(),
+            evidence: row.evidence.0,
+            acknowledged_by: row.acknowledged_by.map(UserId::from_uuid),
+            acknowledged_at: row.acknowledged_at.map(Into::into),
+            resolved_at: row.resolved_at.map(Into::into),
+            muted_until: row.muted_until.map(Into::into),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PatternRow {
+    pub(super) id: Uuid,
+    kind: String,
+    fingerprint: String,
+    title: String,
+    severity: String,
+    occurrences: i64,
+    first_seen: DbTime,
+    last_seen: DbTime,
+    evidence: Json<serde_json::Value>,
+}
+
+impl TryFrom<PatternRow> for StoredPattern {
+    type Error = Error;
+
+    fn try_from(row: PatternRow) -> Result<Self> {
+        Ok(Self {
+            id: PatternId::from_uuid(row.id),
+            kind: row.kind,
+            fingerprint: row.fingerprint,
+            title: row.title,
+            severity: row.severity,
+            occurrences: non_negative(row.occurrences, "patterns.occurrences")?,
+            first_seen: row.first_seen.into(),
+            last_seen: row.last_seen.into(),
+            evidence: row.evidence.0,
+            links: Vec::new(),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PatternLinkRow {
+    pub(super) pattern_id: Uuid,
+    issue_key: String,
+    source: String,
+    score: f64,
+}
+
+impl TryFrom<PatternLinkRow> for StoredLink {
+    type Error = Error;
+
+    fn try_from(row: PatternLinkRow) -> Result<Self> {
+        Ok(Self {
+            issue: parse(&row.issue_key, "pattern_links.issue_key")?,
+            source: LinkSource::parse(&row.source).ok_or_else(|| {
+                Error::store("unexpected value in pattern_links.source")
+                    .with_context("value", row.source.clone())
+            })?,
+            score: row.score,
         })
     }
 }

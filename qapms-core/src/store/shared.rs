@@ -18,6 +18,7 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
 
 use super::{BACKEND, BEGIN_WRITE, Db, ThisStore};
+use crate::model::PatternId;
 use crate::model::{
     ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, RunId, TestCase, TestId,
     TestIdentity, TestResult, TestRun, TestSource, Ticket, TicketFilter, TimeEntry,
@@ -27,9 +28,17 @@ use crate::model::{
     HistoryEntry, IdlePeriod, Step, StepEstimate, TimeHistoryFilter, Timer, TimerChange,
     TrackingWrite, Workflow, WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowWrite,
 };
+use crate::patterns::alerts::{
+    Alert, AlertAction, AlertDraft, AlertFilter, AlertId, AlertState, RaiseOutcome,
+};
+use crate::patterns::analyze::{
+    AnalysisWrite, FailedAttempt, OutcomeKind, OutcomeRow, StoredLink, StoredPattern,
+};
+use crate::patterns::cluster::CLUSTER_KIND;
 use crate::store::error::{db_error, is_unique_violation};
 use crate::store::rows::{
-    ResultRow, RunRow, TestCaseRow, TestIdentityRow, TicketRow, TimeEntryRow, UserRow, convert,
+    AlertRow, PatternLinkRow, PatternRow, ResultRow, RunRow, TestCaseRow, TestIdentityRow,
+    TicketRow, TimeEntryRow, UserRow, convert,
 };
 use crate::store::time::DbTime;
 use crate::store::workflow_rows::{
@@ -37,6 +46,7 @@ use crate::store::workflow_rows::{
 };
 use crate::store::{Backend, RunImport, Store, StoreInfo};
 use crate::{Error, ErrorKind, Result};
+use futures::TryStreamExt;
 
 type Tx = sqlx::Transaction<'static, Db>;
 
@@ -61,6 +71,7 @@ pub(super) const TABLES: &[&str] = &[
     "workflow_step_runs",
     "timers",
     "idle_periods",
+    "pattern_links",
 ];
 
 /// Rows per multi-row `INSERT`: at most 16 columns × 1000 rows = 16 000 parameters.
@@ -1001,6 +1012,338 @@ impl Store for ThisStore {
         commit(tx, "workflow").await?;
         Ok(attached)
     }
+
+    // ---- Patterns and alerts ----------------------------------------------------------------
+
+    async fn scan_failed_attempts(
+        &self,
+        visit: &mut (dyn FnMut(FailedAttempt) -> Result<()> + Send),
+    ) -> Result<u64> {
+        // The partial index `test_results_failed` serves both the filter and the order.
+        let mut rows = sqlx::query_as::<_, FailedRow>(
+            "SELECT r.run_id, r.test_id, r.attempt, r.status, r.message, r.cluster_id, \
+             r.trace_fingerprint, EXISTS (SELECT 1 FROM test_results p \
+               WHERE p.run_id = r.run_id AND p.test_id = r.test_id AND p.attempt > r.attempt \
+               AND p.status = 'passed') AS passed_later \
+             FROM test_results r WHERE r.status IN ('failed', 'error') \
+             ORDER BY r.run_id, r.test_id, r.attempt",
+        )
+        .fetch(&self.pool);
+        let mut seen = 0u64;
+        while let Some(row) = rows
+            .try_next()
+            .await
+            .map_err(|e| db_error("test result", e))?
+        {
+            seen += 1;
+            visit(FailedAttempt {
+                run_id: RunId::from_uuid(row.run_id),
+                test_id: TestId::from_uuid(row.test_id),
+                attempt: u32::try_from(row.attempt).unwrap_or(0),
+                status: row.status.parse()?,
+                message: row.message.unwrap_or_default(),
+                passed_later: row.passed_later,
+                cluster_id: row.cluster_id.map(PatternId::from_uuid),
+                trace_fingerprint: row.trace_fingerprint,
+            })?;
+        }
+        Ok(seen)
+    }
+
+    async fn scan_outcomes(&self, visit: &mut (dyn FnMut(OutcomeRow) + Send)) -> Result<u64> {
+        let mut rows = sqlx::query_as::<_, (Uuid, Uuid, i32, i32)>(
+            "SELECT run_id, test_id, attempt, \
+             CASE status WHEN 'failed' THEN 1 WHEN 'error' THEN 2 ELSE 0 END \
+             FROM test_results \
+             WHERE status IN ('passed', 'failed', 'error', 'unexpected_pass')",
+        )
+        .fetch(&self.pool);
+        let mut seen = 0u64;
+        while let Some((run, test, attempt, outcome)) = rows
+            .try_next()
+            .await
+            .map_err(|e| db_error("test result", e))?
+        {
+            seen += 1;
+            visit(OutcomeRow {
+                run_id: RunId::from_uuid(run),
+                test_id: TestId::from_uuid(test),
+                attempt: u32::try_from(attempt).unwrap_or(0),
+                outcome: match outcome {
+                    1 => OutcomeKind::Fail,
+                    2 => OutcomeKind::Error,
+                    _ => OutcomeKind::Pass,
+                },
+            });
+        }
+        Ok(seen)
+    }
+
+    async fn test_external_ids(&self) -> Result<Vec<(TestId, String)>> {
+        let rows: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, external_id FROM test_cases")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("test case", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, ext)| (TestId::from_uuid(id), ext))
+            .collect())
+    }
+
+    async fn save_analysis(&self, write: &AnalysisWrite) -> Result<Vec<(AlertId, RaiseOutcome)>> {
+        let clusters: Vec<_> = write
+            .clusters
+            .iter()
+            .map(|c| Ok((c, to_i64(c.occurrences, "occurrences")?)))
+            .collect::<Result<_>>()?;
+        let assignments: Vec<_> = write
+            .assignments
+            .iter()
+            .map(|a| {
+                let attempt = i32::try_from(a.attempt)
+                    .map_err(|_| Error::invalid_input("attempt number too large"))?;
+                Ok((a, attempt))
+            })
+            .collect::<Result<_>>()?;
+        let mut tx = self.begin_write("pattern").await?;
+        for chunk in clusters.chunks(CHUNK_ROWS) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "INSERT INTO patterns (id, kind, fingerprint, title, severity, occurrences, \
+                 first_seen, last_seen, evidence) ",
+            );
+            qb.push_values(chunk, |mut row, (c, occurrences)| {
+                row.push_bind(c.id.as_uuid())
+                    .push_bind(CLUSTER_KIND)
+                    .push_bind(c.fingerprint.clone())
+                    .push_bind(c.title.clone())
+                    .push_bind(c.severity.clone())
+                    .push_bind(*occurrences)
+                    .push_bind(DbTime(c.first_seen))
+                    .push_bind(DbTime(c.last_seen))
+                    .push_bind(Json(c.evidence.clone()));
+            });
+            qb.push(
+                " ON CONFLICT (kind, fingerprint) DO UPDATE SET title = excluded.title, \
+                 severity = excluded.severity, occurrences = excluded.occurrences, \
+                 first_seen = excluded.first_seen, last_seen = excluded.last_seen, \
+                 evidence = excluded.evidence",
+            );
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("pattern", e))?;
+        }
+        for chunk in assignments.chunks(CHUNK_ROWS) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "UPDATE test_results SET cluster_id = v.column4, trace_fingerprint = v.column5 \
+                 FROM (",
+            );
+            qb.push_values(chunk, |mut row, (a, attempt)| {
+                row.push_bind(a.run_id.as_uuid())
+                    .push_bind(a.test_id.as_uuid())
+                    .push_bind(*attempt)
+                    .push_bind(a.cluster_id.map(|c| c.as_uuid()))
+                    .push_bind(a.trace_fingerprint.clone());
+            });
+            qb.push(
+                ") AS v WHERE test_results.run_id = v.column1 \
+                 AND test_results.test_id = v.column2 AND test_results.attempt = v.column3",
+            );
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("test result", e))?;
+        }
+        sqlx::query(
+            "DELETE FROM patterns WHERE kind = $1 AND NOT EXISTS \
+             (SELECT 1 FROM test_results r WHERE r.cluster_id = patterns.id)",
+        )
+        .bind(CLUSTER_KIND)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error("pattern", e))?;
+        sqlx::query(
+            "DELETE FROM pattern_links WHERE pattern_id IN (SELECT id FROM patterns WHERE kind = $1)",
+        )
+        .bind(CLUSTER_KIND)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error("pattern link", e))?;
+        let now = DbTime(utc_now());
+        for chunk in write.links.chunks(CHUNK_ROWS) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "INSERT INTO pattern_links (pattern_id, issue_key, source, score, linked_at) ",
+            );
+            qb.push_values(chunk, |mut row, (id, link)| {
+                row.push_bind(id.as_uuid())
+                    .push_bind(link.issue.as_str().to_owned())
+                    .push_bind(link.source.as_str())
+                    .push_bind(link.score.clamp(0.0, 1.0))
+                    .push_bind(now);
+            });
+            qb.push(" ON CONFLICT (pattern_id, issue_key) DO NOTHING");
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("pattern link", e))?;
+        }
+        let raised = raise_in(&mut tx, &write.alerts).await?;
+        commit(tx, "pattern").await?;
+        Ok(raised)
+    }
+
+    async fn patterns_of_kind(&self, kind: &str) -> Result<Vec<StoredPattern>> {
+        let rows: Vec<PatternRow> = sqlx::query_as(
+            "SELECT id, kind, fingerprint, title, severity, occurrences, first_seen, last_seen, \
+             evidence FROM patterns WHERE kind = $1 ORDER BY last_seen DESC, id",
+        )
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("pattern", e))?;
+        let links: Vec<PatternLinkRow> = sqlx::query_as(
+            "SELECT l.pattern_id, l.issue_key, l.source, l.score FROM pattern_links l \
+             JOIN patterns p ON p.id = l.pattern_id WHERE p.kind = $1 \
+             ORDER BY l.score DESC, l.issue_key",
+        )
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("pattern link", e))?;
+        let mut by_pattern: HashMap<Uuid, Vec<StoredLink>> = HashMap::new();
+        for row in links {
+            let id = row.pattern_id;
+            by_pattern.entry(id).or_default().push(row.try_into()?);
+        }
+        rows.into_iter()
+            .map(|row| {
+                let id = row.id;
+                let mut pattern = StoredPattern::try_from(row)?;
+                pattern.links = by_pattern.remove(&id).unwrap_or_default();
+                Ok(pattern)
+            })
+            .collect()
+    }
+
+    async fn raise_alerts(&self, drafts: &[AlertDraft]) -> Result<Vec<(AlertId, RaiseOutcome)>> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin_write("alert").await?;
+        let raised = raise_in(&mut tx, drafts).await?;
+        commit(tx, "alert").await?;
+        Ok(raised)
+    }
+
+    async fn alert(&self, id: &AlertId) -> Result<Alert> {
+        let row: AlertRow = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"
+        )))
+        .bind(id.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error("alert", e).with_context("alert", id.to_string()))?;
+        row.try_into()
+    }
+
+    async fn list_alerts(&self, filter: &AlertFilter) -> Result<Page<Alert>> {
+        let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM alerts");
+        push_alert_filters(&mut count, filter);
+        let total: i64 = count
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| db_error("alert", e))?;
+        let page = filter.page;
+        let mut select = QueryBuilder::<Db>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts"));
+        push_alert_filters(&mut select, filter);
+        select
+            .push(" ORDER BY last_seen DESC, id DESC LIMIT ")
+            .push_bind(i64::from(page.size()))
+            .push(" OFFSET ")
+            .push_bind(to_i64(page.offset(), "page offset")?);
+        let rows: Vec<AlertRow> = select
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("alert", e))?;
+        Ok(Page {
+            items: convert(rows)?,
+            page: page.page(),
+            page_size: page.size(),
+            total_items: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    async fn update_alert(
+        &self,
+        id: &AlertId,
+        action: AlertAction,
+        by: Option<&UserId>,
+    ) -> Result<Alert> {
+        let mut tx = self.begin_write("alert").await?;
+        let lock = if BACKEND == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let state: String = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT state FROM alerts WHERE id = $1{lock}"
+        )))
+        .bind(id.as_uuid())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| db_error("alert", e).with_context("alert", id.to_string()))?;
+        let from: AlertState = state.parse()?;
+        let to = action
+            .apply(from)
+            .map_err(|e| Error::from(e).with_context("alert", id.to_string()))?;
+        let now = DbTime(utc_now());
+        let sql = match action {
+            AlertAction::Acknowledge => {
+                "UPDATE alerts SET state = $2, state_changed_at = $3, acknowledged_at = $3, \
+                 acknowledged_by = $4 WHERE id = $1"
+            }
+            AlertAction::Resolve => {
+                "UPDATE alerts SET state = $2, state_changed_at = $3, resolved_at = $3, \
+                 muted_until = NULL WHERE id = $1"
+            }
+            AlertAction::Mute { .. } => {
+                "UPDATE alerts SET state = $2, state_changed_at = $3, muted_until = $4 WHERE id = $1"
+            }
+            AlertAction::Unmute | AlertAction::Reopen => {
+                "UPDATE alerts SET state = $2, state_changed_at = $3, resolved_at = NULL, \
+                 muted_until = NULL, acknowledged_at = NULL, acknowledged_by = NULL WHERE id = $1"
+            }
+        };
+        let until = match action {
+            AlertAction::Mute { until } => until.map(DbTime),
+            _ => None,
+        };
+        let mut query = sqlx::query(sql)
+            .bind(id.as_uuid())
+            .bind(to.as_str())
+            .bind(now);
+        if matches!(action, AlertAction::Acknowledge) {
+            query = query.bind(by.map(UserId::as_uuid));
+        }
+        if matches!(action, AlertAction::Mute { .. }) {
+            query = query.bind(until);
+        }
+        query
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error("alert", e).with_context("alert", id.to_string()))?;
+        let row: AlertRow = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"
+        )))
+        .bind(id.as_uuid())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| db_error("alert", e))?;
+        commit(tx, "alert").await?;
+        row.try_into()
+    }
 }
 
 // ---- Workflows and time tracking: helpers ------------------------------------------------------
@@ -1677,4 +2020,126 @@ impl RunImport for Import {
         }
         commit(self.tx, "test run").await
     }
+}
+
+// ---- Patterns and alerts ----------------------------------------------------------------------
+
+const ALERT_COLUMNS: &str = "id, pattern_id, kind, fingerprint, title, severity, state, \
+     occurrences, first_seen, last_seen, evidence, acknowledged_by, acknowledged_at, \
+     resolved_at, muted_until";
+
+/// A failed attempt as the scan reads it.
+#[derive(sqlx::FromRow)]
+struct FailedRow {
+    run_id: Uuid,
+    test_id: Uuid,
+    attempt: i32,
+    status: String,
+    message: Option<String>,
+    cluster_id: Option<Uuid>,
+    trace_fingerprint: Option<String>,
+    passed_later: bool,
+}
+
+fn push_alert_filters(qb: &mut QueryBuilder<Db>, filter: &AlertFilter) {
+    qb.push(" WHERE 1 = 1");
+    if !filter.states.is_empty() {
+        qb.push(" AND state IN (");
+        let mut list = qb.separated(", ");
+        for state in &filter.states {
+            list.push_bind(state.as_str());
+        }
+        qb.push(")");
+    }
+    if !filter.kinds.is_empty() {
+        qb.push(" AND kind IN (");
+        let mut list = qb.separated(", ");
+        for kind in &filter.kinds {
+            list.push_bind(kind.as_str());
+        }
+        qb.push(")");
+    }
+    if filter.min_severity.is_some() {
+        qb.push(" AND severity IN (");
+        let mut list = qb.separated(", ");
+        for severity in filter.severities() {
+            list.push_bind(severity.as_str());
+        }
+        qb.push(")");
+    }
+    if let Some(since) = filter.since {
+        qb.push(" AND last_seen >= ").push_bind(DbTime(since));
+    }
+    if let Some(pattern) = filter.pattern_id {
+        qb.push(" AND pattern_id = ").push_bind(pattern.as_uuid());
+    }
+}
+
+/// Raises alerts inside an open transaction: one lookup per draft by kind and fingerprint,
+/// then an insert or an update (see [`Store::raise_alerts`]).
+async fn raise_in(tx: &mut Tx, drafts: &[AlertDraft]) -> Result<Vec<(AlertId, RaiseOutcome)>> {
+    let mut out = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        not_empty(&draft.fingerprint, "an alert fingerprint")?;
+        let existing: Option<(Uuid, String, Option<DbTime>, DbTime)> = sqlx::query_as(
+            "SELECT id, state, muted_until, last_seen FROM alerts WHERE kind = $1 AND fingerprint = $2",
+        )
+        .bind(draft.kind.as_str())
+        .bind(&draft.fingerprint)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(|e| db_error("alert", e))?;
+        let seen = DbTime(draft.seen_at);
+        let Some((id, state, muted_until, last_seen)) = existing else {
+            let id = AlertId::new();
+            sqlx::query(
+                "INSERT INTO alerts (id, pattern_id, kind, fingerprint, title, severity, state, \
+                 occurrences, first_seen, last_seen, evidence, state_changed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'new', 1, $7, $7, $8, $7)",
+            )
+            .bind(id.as_uuid())
+            .bind(draft.pattern_id.map(|p| p.as_uuid()))
+            .bind(draft.kind.as_str())
+            .bind(&draft.fingerprint)
+            .bind(&draft.title)
+            .bind(draft.severity.as_str())
+            .bind(seen)
+            .bind(Json(draft.evidence.clone()))
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("alert", e))?;
+            out.push((id, RaiseOutcome::Created));
+            continue;
+        };
+        let state: AlertState = state.parse()?;
+        let (outcome, next) =
+            RaiseOutcome::on_recurrence(state, muted_until.map(Into::into), draft.seen_at);
+        // Seen again at the same time (the same analysis re-run) is not a new occurrence.
+        let again = i64::from(draft.seen_at > last_seen.0);
+        let changed = next != state;
+        sqlx::query(
+            "UPDATE alerts SET title = $2, severity = $3, evidence = $4, \
+             occurrences = occurrences + $5, \
+             last_seen = CASE WHEN last_seen < $6 THEN $6 ELSE last_seen END, \
+             pattern_id = COALESCE($7, pattern_id), state = $8, \
+             state_changed_at = CASE WHEN $9 THEN $6 ELSE state_changed_at END, \
+             resolved_at = CASE WHEN $9 THEN NULL ELSE resolved_at END, \
+             muted_until = CASE WHEN $9 THEN NULL ELSE muted_until END \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&draft.title)
+        .bind(draft.severity.as_str())
+        .bind(Json(draft.evidence.clone()))
+        .bind(again)
+        .bind(seen)
+        .bind(draft.pattern_id.map(|p| p.as_uuid()))
+        .bind(next.as_str())
+        .bind(changed)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| db_error("alert", e))?;
+        out.push((AlertId::from_uuid(id), outcome));
+    }
+    Ok(out)
 }

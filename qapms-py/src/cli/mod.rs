@@ -75,7 +75,7 @@ enum Command {
     /// Migrate or inspect the store.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
-    /// Detect patterns: mine log and failure-message templates.
+    /// Detect patterns: mine templates; report and recompute failure clusters, flakiness, alerts.
     #[command(subcommand)]
     Patterns(patterns_cmd::PatternsCommand),
     /// Import test results into the store.
@@ -87,6 +87,9 @@ enum Command {
     Timer(time_cmd::TimerArgs),
     /// Time reports, manual entries and kept idle time.
     Time(time_cmd::TimeArgs),
+    /// Acknowledge, resolve or mute detected-pattern alerts.
+    #[command(subcommand)]
+    Alerts(patterns_cmd::AlertsCommand),
 }
 
 /// What every command gets: the environment snapshot and the global options.
@@ -194,11 +197,12 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
         Command::Config(cmd) => config_cmd::run(&ctx, cmd, out),
         Command::Secrets(cmd) => secrets_cmd::run(&ctx, cmd, out),
         Command::Store(cmd) => store_cmd::run(&ctx, cmd, out),
-        Command::Patterns(cmd) => patterns_cmd::run(cmd, out),
+        Command::Patterns(cmd) => patterns_cmd::run(&ctx, cmd, out),
         Command::Import(cmd) => import_cmd::run(&ctx, cmd, out),
         Command::Workflow(args) => workflow_cmd::run(&ctx, args, out),
         Command::Timer(args) => time_cmd::run_timer(&ctx, args, out),
         Command::Time(args) => time_cmd::run_time(&ctx, args, out),
+        Command::Alerts(cmd) => patterns_cmd::run_alerts(&ctx, cmd, out),
     }
 }
 

@@ -1,4 +1,10 @@
-//! `qapms patterns mine FILE|-`: template mining over a file or stdin.
+//! `qapms patterns mine FILE|-`: template mining over a file or stdin;
+//! `qapms patterns report` and `qapms patterns analyze`: the picture of failure clusters,
+//! flaky tests and alerts from the store; `qapms alerts ack|resolve|mute|unmute|reopen ID`.
+//!
+//! `report` recomputes in memory without writing (a recompute over a million results takes
+//! about a second), so what it prints is always current; `analyze` recomputes and persists the
+//! clusters, assignments, Jira links and alerts in one transaction.
 //!
 //! Lines are read as bytes with a bounded buffer, so a 1 GB line without a newline costs
 //! `max_line_bytes`, not 1 GB: the rest of such a line is counted and skipped, and the line is
@@ -10,10 +16,14 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 
 use clap::Subcommand;
+use qapms_core::model::RunId;
+use qapms_core::patterns::alerts::{Alert, AlertAction, AlertFilter, AlertId};
+use qapms_core::patterns::analyze::{Analysis, AnalyzeOptions, analyze};
 use qapms_core::patterns::templates::{MinerConfig, TemplateMiner};
+use qapms_core::store;
 use serde_json::json;
 
-use super::{CliError, Output};
+use super::{CliError, Context, Output, runtime};
 
 /// Room left below `max_line_bytes` for the truncation marker.
 const MARKER_ROOM: usize = 48;
@@ -31,19 +41,235 @@ pub(crate) enum PatternsCommand {
         #[arg(long)]
         keep_headers: bool,
     },
+    /// Print failure clusters with their labels, flaky tests and open alerts (computed now,
+    /// nothing is written).
+    Report {
+        /// Print JSON: `{analysis, alerts}`.
+        #[arg(long)]
+        json: bool,
+        /// Classify and flag clusters in this run (default: the latest run).
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<String>,
+        /// Clusters and flaky tests shown at most (text output).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Recompute clusters, flakiness and alerts over every stored result and save them.
+    Analyze {
+        /// Print the analysis as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Classify and flag clusters in this run (default: the latest run).
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<String>,
+    },
 }
 
-pub(crate) fn run(cmd: PatternsCommand, out: &mut Output) -> Result<i32, CliError> {
-    let PatternsCommand::Mine {
-        file,
-        json,
-        keep_headers,
-    } = cmd;
+/// `qapms alerts …`: change an alert's state.
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum AlertsCommand {
+    /// Acknowledge a new alert.
+    Ack { id: String },
+    /// Resolve an alert (it reopens if its pattern recurs).
+    Resolve { id: String },
+    /// Mute an alert, for good or for a while (`--hours`).
+    Mute {
+        id: String,
+        #[arg(long)]
+        hours: Option<u32>,
+    },
+    /// Unmute a muted alert.
+    Unmute { id: String },
+    /// Reopen a resolved alert.
+    Reopen { id: String },
+}
+
+pub(crate) fn run(ctx: &Context, cmd: PatternsCommand, out: &mut Output) -> Result<i32, CliError> {
+    match cmd {
+        PatternsCommand::Mine {
+            file,
+            json,
+            keep_headers,
+        } => mine(&file, json, keep_headers, out),
+        PatternsCommand::Report { json, run, limit } => {
+            recompute(ctx, run.as_deref(), false, json, limit, out)
+        }
+        PatternsCommand::Analyze { json, run } => {
+            recompute(ctx, run.as_deref(), true, json, usize::MAX, out)
+        }
+    }
+}
+
+fn recompute(
+    ctx: &Context,
+    run: Option<&str>,
+    persist: bool,
+    json: bool,
+    limit: usize,
+    out: &mut Output,
+) -> Result<i32, CliError> {
+    let loaded = ctx.load()?;
+    let url = loaded.config.store.resolved_url(&loaded.paths);
+    let mut options = AnalyzeOptions::from_config(&loaded.config.patterns)?;
+    options.persist = persist;
+    options.focus_run = run.map(str::parse::<RunId>).transpose()?;
+    let rt = runtime()?;
+    let (analysis, alerts) = rt.block_on(async {
+        let store = store::open(&url).await?;
+        let analysis = analyze(store.as_ref(), &options).await;
+        let alerts = store.list_alerts(&AlertFilter::open()).await;
+        store.close().await;
+        Ok::<_, qapms_core::Error>((analysis?, alerts?))
+    })?;
+    if json {
+        out.line(&json!({"analysis": analysis, "alerts": alerts.items}).to_string());
+        return Ok(0);
+    }
+    print_report(&analysis, &alerts.items, alerts.total_items, limit, out);
+    if persist {
+        out.note(&format!(
+            "saved {} clusters; {} attempts reassigned; {} alerts raised or updated",
+            analysis.clusters.len(),
+            analysis.reassigned,
+            analysis.raised.len()
+        ));
+    }
+    Ok(0)
+}
+
+fn print_report(
+    analysis: &Analysis,
+    alerts: &[Alert],
+    total_alerts: u64,
+    limit: usize,
+    out: &mut Output,
+) {
+    let focus = analysis
+        .focus_run
+        .map_or_else(|| "no runs".to_owned(), |r| format!("run {r}"));
+    out.line(&format!(
+        "{} runs, {} attempts, {} failures in {} clusters; labels for {focus}",
+        analysis.runs,
+        analysis.attempts,
+        analysis.failures,
+        analysis.clusters.len()
+    ));
+    out.line("");
+    out.line("Failure clusters");
+    for c in analysis.clusters.iter().take(limit) {
+        let mut flags = String::new();
+        if c.new_in_run {
+            flags.push_str(" NEW");
+        }
+        if let Some(k) = &c.known_issue {
+            let _ = write!(flags, " known:{k}");
+        } else if let Some(l) = &c.link {
+            let _ = write!(
+                flags,
+                " jira:{} ({}, {:.2})",
+                l.issue,
+                l.source.as_str(),
+                l.score
+            );
+        }
+        out.line(&format!(
+            "  {}  {:<16} {:>6} failures {:>5} tests {:>4} runs{}",
+            c.shape.key,
+            c.classification.label.as_str(),
+            c.failures,
+            c.tests,
+            c.runs,
+            flags
+        ));
+        out.line(&format!("      {}", c.shape.template));
+        out.line(&format!("      why: {}", c.classification.reason));
+    }
+    if analysis.clusters.len() > limit {
+        out.line(&format!("  … {} more", analysis.clusters.len() - limit));
+    }
+    out.line("");
+    out.line("Tests with failures (flakiness score, 95% interval)");
+    for t in analysis.tests.iter().take(limit) {
+        let score = if t.verdict == "not enough runs" {
+            format!("not enough runs ({} of them)", t.runs)
+        } else {
+            format!(
+                "{:<7} {:.2} [{:.2}, {:.2}]",
+                t.verdict, t.score, t.score_interval.0, t.score_interval.1
+            )
+        };
+        out.line(&format!(
+            "  {score}  {}  ({} runs, {} failures, {} passed on retry)",
+            t.external_id, t.runs, t.failures, t.passes_on_retry
+        ));
+    }
+    if analysis.tests.len() > limit {
+        out.line(&format!("  … {} more", analysis.tests.len() - limit));
+    }
+    out.line("");
+    out.line(&format!("Open alerts ({total_alerts})"));
+    for a in alerts {
+        out.line(&format!(
+            "  {}  {:<8} {:<16} {:<12} {}",
+            a.id,
+            a.severity.as_str(),
+            a.kind.as_str(),
+            a.state.as_str(),
+            a.title
+        ));
+    }
+}
+
+pub(crate) fn run_alerts(
+    ctx: &Context,
+    cmd: AlertsCommand,
+    out: &mut Output,
+) -> Result<i32, CliError> {
+    let (id, action) = match cmd {
+        AlertsCommand::Ack { id } => (id, AlertAction::Acknowledge),
+        AlertsCommand::Resolve { id } => (id, AlertAction::Resolve),
+        AlertsCommand::Mute { id, hours } => (
+            id,
+            AlertAction::Mute {
+                until: hours.map(|h| {
+                    qapms_core::model::utc_now()
+                        + std::time::Duration::from_secs(u64::from(h) * 3600)
+                }),
+            },
+        ),
+        AlertsCommand::Unmute { id } => (id, AlertAction::Unmute),
+        AlertsCommand::Reopen { id } => (id, AlertAction::Reopen),
+    };
+    let id: AlertId = id.parse()?;
+    let loaded = ctx.load()?;
+    let url = loaded.config.store.resolved_url(&loaded.paths);
+    let rt = runtime()?;
+    let alert = rt.block_on(async {
+        let store = store::open(&url).await?;
+        let alert = store.update_alert(&id, action, None).await;
+        store.close().await;
+        alert
+    })?;
+    out.line(&format!(
+        "{} is now {}: {}",
+        alert.id,
+        alert.state.as_str(),
+        alert.title
+    ));
+    Ok(0)
+}
+
+fn mine(
+    file: &std::path::Path,
+    json: bool,
+    keep_headers: bool,
+    out: &mut Output,
+) -> Result<i32, CliError> {
     let reader: Box<dyn Read> = if file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(
-            std::fs::File::open(&file)
+            std::fs::File::open(file)
                 .map_err(|e| CliError::new(format!("cannot open {}: {e}", file.display())))?,
         )
     };

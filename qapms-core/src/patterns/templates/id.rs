@@ -41,6 +41,13 @@ impl fmt::Display for TemplateId {
     }
 }
 
+/// Serialised as its 16-hex-digit text, the form every front-end shows.
+impl serde::Serialize for TemplateId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash = FNV_OFFSET;
     for &b in bytes {
