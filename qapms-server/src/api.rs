@@ -73,6 +73,14 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         return Err(ApiError::bad_request("the request body is not valid UTF-8")
             .with_details(json!({ "byteOffset": err.valid_up_to() })));
     }
+    // Syntax first, so a broken document is always a 400, even when the typed parse would
+    // have stopped earlier at a field of the wrong type.
+    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(
+            ApiError::bad_request(format!("the request body is not valid JSON: {err}"))
+                .with_details(json!({ "line": err.line(), "column": err.column() })),
+        );
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
