@@ -33,7 +33,9 @@ pub(crate) fn router() -> Router<AppState> {
         .fallback(not_found)
 }
 
-async fn not_found(uri: axum::http::Uri) -> ApiError {
+/// `OriginalUri`, not `Uri`: inside `/api/v1` the nested router sees the path without its
+/// prefix, and the message should name what the client asked for.
+async fn not_found(axum::extract::OriginalUri(uri): axum::extract::OriginalUri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }
 
