@@ -244,7 +244,7 @@ async fn integration_health_and_down_since(s: &TestStore) {
         .unwrap();
     assert_eq!((empty.checks, empty.failures), (0, 0));
     assert_eq!(empty.last_healthy, None);
-    assert_eq!(empty.error_rate(), 0.0);
+    assert!(empty.error_rate().abs() < f64::EPSILON);
 
     for (minute, healthy, latency) in [
         (0, true, 100),
@@ -262,7 +262,7 @@ async fn integration_health_and_down_since(s: &TestStore) {
         .await
         .unwrap();
     assert_eq!((summary.checks, summary.failures), (4, 2));
-    assert_eq!(summary.avg_latency_ms, Some(115.0));
+    assert!((summary.avg_latency_ms.unwrap() - 115.0).abs() < 1e-9);
     assert_eq!(summary.max_latency_ms, Some(300));
     assert_eq!(summary.last_checked_at, Some(at(3)));
     assert_eq!(summary.last_healthy, Some(false));
@@ -289,8 +289,10 @@ async fn integration_health_and_down_since(s: &TestStore) {
     assert_eq!(up.last_healthy, Some(true));
 
     // Never healthy: down since the first check.
-    let mut never = check(0, false, 5);
-    never.integration = "grafana".to_owned();
+    let never = IntegrationCheck {
+        integration: "grafana".to_owned(),
+        ..check(0, false, 5)
+    };
     store.record_integration_check(&never).await.unwrap();
     let g = store
         .integration_health_summary("grafana", at(-5))

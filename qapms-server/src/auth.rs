@@ -23,6 +23,7 @@
 //!   refuses anyone but admins; [`CurrentUser::scope`] says whose data a user may see (a QA
 //!   their own, leads and managers their team's, admins everyone's).
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -70,10 +71,10 @@ pub struct AuthSettings {
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
-            session_ttl: Duration::from_secs(12 * 3600),
+            session_ttl: Duration::from_hours(12),
             max_failures_per_user: 5,
             max_failures_per_ip: 20,
-            window: Duration::from_secs(15 * 60),
+            window: Duration::from_mins(15),
             secure_cookies: false,
         }
     }
@@ -169,7 +170,11 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 /// SHA-256 of a secret, hex: how sessions and tokens are looked up.
 pub fn secret_hash(secret: &[u8]) -> String {
     let digest = Sha256::digest(secret);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(64);
+    for byte in &digest {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
 }
 
 fn random_bytes() -> [u8; 32] {
@@ -409,19 +414,16 @@ async fn check_csrf(request: Request, expected: &str) -> (Result<(), ApiError>, 
         );
     }
     let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, crate::api::BODY_LIMIT).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            let request = Request::from_parts(parts, axum::body::Body::empty());
-            return (
-                Err(ApiError::new(
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
-                    "the form is too large",
-                )),
-                request,
-            );
-        }
+    let Ok(bytes) = axum::body::to_bytes(body, crate::api::BODY_LIMIT).await else {
+        let request = Request::from_parts(parts, axum::body::Body::empty());
+        return (
+            Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "the form is too large",
+            )),
+            request,
+        );
     };
     let sent = form_field(&bytes, CSRF_FIELD);
     let ok = sent.is_some_and(|s| constant_time_eq(s.as_bytes(), expected.as_bytes()));

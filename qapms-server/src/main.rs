@@ -76,7 +76,7 @@ enum UsersCommand {
     /// Add a user; the password is prompted for (or read from stdin).
     Add {
         name: String,
-        /// qa, pm, po, tech_lead, qa_manager or admin.
+        /// One of `qa`, `pm`, `po`, `tech_lead`, `qa_manager` or `admin`.
         #[arg(long)]
         role: String,
         #[arg(long)]
@@ -218,18 +218,52 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve { secure_cookies } => secure_cookies,
     };
 
+    serve_command(ServeSetup {
+        bind: cli.bind,
+        store,
+        config: &loaded.config,
+        data_dir: &loaded.paths.data_dir,
+        credentials: &credentials,
+        redactor: &redactor,
+        secure_cookies,
+    })
+    .await
+}
+
+/// What `serve` needs once the configuration is loaded and the store is open.
+struct ServeSetup<'a> {
+    bind: SocketAddr,
+    store: Arc<dyn Store>,
+    config: &'a qapms_core::config::Config,
+    data_dir: &'a std::path::Path,
+    credentials: &'a qapms_core::secrets::Unlocked,
+    redactor: &'a Redactor,
+    secure_cookies: bool,
+}
+
+/// Refuses an exposed bind without users, builds the integrations, starts the scheduler and
+/// serves until SIGINT or SIGTERM; in-flight requests finish before the store closes.
+async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
+    let ServeSetup {
+        bind,
+        store,
+        config,
+        data_dir,
+        credentials,
+        redactor,
+        secure_cookies,
+    } = setup;
     let users = store.list_users().await.map_err(|e| e.to_string())?;
-    if !cli.bind.ip().is_loopback() && users.is_empty() {
+    if !bind.ip().is_loopback() && users.is_empty() {
         return Err(format!(
-            "refusing to listen on {} with no users configured: anyone on the network could \
+            "refusing to listen on {bind} with no users configured: anyone on the network could \
              reach the dashboard. Add one with `qapms-server users add NAME --role admin` (or \
-             under `users:` in qapms.yaml), or bind 127.0.0.1.",
-            cli.bind
+             under `users:` in qapms.yaml), or bind 127.0.0.1."
         ));
     }
 
-    let integrations = build_integrations(&loaded.config, &credentials, &redactor)?;
-    let session_key = SessionKey::load_or_create(&loaded.paths.data_dir.join("server-session.key"))
+    let integrations = build_integrations(config, credentials, redactor)?;
+    let session_key = SessionKey::load_or_create(&data_dir.join("server-session.key"))
         .map_err(|e| e.to_string())?;
     let options = ServerOptions {
         session_key,
@@ -242,9 +276,9 @@ async fn run(cli: Cli) -> Result<(), String> {
     let state = AppState::with_options(store.clone(), options);
     let _scheduler = Scheduler::start(store.clone(), integrations);
 
-    let listener = tokio::net::TcpListener::bind(cli.bind)
+    let listener = tokio::net::TcpListener::bind(bind)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", cli.bind))?;
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;

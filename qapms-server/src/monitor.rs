@@ -20,9 +20,9 @@ use serde_json::json;
 use tokio_util_like::CancelOnDrop;
 
 /// How often integrations are checked (DESIGN §1).
-pub const CHECK_INTERVAL: Duration = Duration::from_secs(60);
+pub const CHECK_INTERVAL: Duration = Duration::from_mins(1);
 /// How long an integration must be down before an alert is raised (DESIGN §1).
-pub const DOWN_ALERT_AFTER: Duration = Duration::from_secs(120);
+pub const DOWN_ALERT_AFTER: Duration = Duration::from_mins(2);
 /// A health call that has not answered by then counts as unreachable.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 /// The alert kind written for a down integration.

@@ -1,7 +1,7 @@
 //! Request ids, access logs and request metrics: one middleware, so every request is timed,
 //! counted and logged the same way.
 //!
-//! The request id is the client's `x-request-id` when it sends a sane one, else a new UUIDv7;
+//! The request id is the client's `x-request-id` when it sends a sane one, else a new `UUIDv7`;
 //! it is echoed in the response and carried by the request's span, so every log line of a
 //! request can be found. The access log is one structured line per request (method, route,
 //! status, latency, id); headers are logged only at DEBUG, with `Authorization`, `Cookie`,

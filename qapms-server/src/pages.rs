@@ -9,6 +9,8 @@
 //! queries exist; the period (7, 30, 90 days), project and team filters are plain links and a
 //! GET form, so they work with the keyboard and without JavaScript.
 
+use std::fmt::Write as _;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -81,7 +83,7 @@ impl Persona {
             Role::Po => Self::Po,
             Role::TechLead => Self::TechLead,
             Role::QaManager | Role::Admin => Self::QaManager,
-            _ => Self::Qa,
+            Role::Qa => Self::Qa,
         }
     }
 
@@ -399,7 +401,7 @@ async fn dashboard(
             let mut href = format!("{path}?days={d}");
             for (key, value) in [("project", &project), ("team", &team)] {
                 if !value.is_empty() {
-                    href.push_str(&format!("&{key}={}", encode(value)));
+                    let _ = write!(href, "&{key}={}", encode(value));
                 }
             }
             PeriodLink {
@@ -440,7 +442,7 @@ fn encode(value: &str) -> String {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
             out.push(byte as char);
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out
