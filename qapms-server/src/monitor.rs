@@ -8,6 +8,7 @@
 //! skip that tick. An integration whose checks have failed for [`DOWN_ALERT_AFTER`] gets an
 //! `integration_down` alert (one open alert per integration, refreshed while it stays down,
 //! resolved by the first healthy check); it is logged and the page shell shows it as a banner.
+//! An hourly job deletes expired sessions under the same kind of lease.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,15 +129,38 @@ async fn record(store: &dyn Store, kind: &str, report: &HealthReport) -> qapms_c
     Ok(())
 }
 
+/// The job name expired sessions are deleted under.
+pub const PURGE_SESSIONS_JOB: &str = "purge-sessions";
+/// How often expired sessions are deleted.
+const PURGE_INTERVAL: Duration = Duration::from_hours(1);
+
 /// The background scheduler; dropping it stops its jobs.
 #[derive(Debug)]
 pub struct Scheduler {
-    _task: CancelOnDrop,
+    _health: CancelOnDrop,
+    _purge: CancelOnDrop,
 }
 
 impl Scheduler {
     /// Starts the periodic jobs. The first health check runs immediately.
     pub fn start(store: Arc<dyn Store>, integrations: Vec<Monitored>) -> Self {
+        let purge_store = store.clone();
+        let purge = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PURGE_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let store = purge_store.as_ref();
+                run_job(store, PURGE_SESSIONS_JOB, || async {
+                    match store.purge_sessions(Utc::now()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
+                        Err(err) => tracing::warn!(error = %err, "cannot delete expired sessions"),
+                    }
+                })
+                .await;
+            }
+        });
         let task = tokio::spawn(async move {
             if integrations.is_empty() {
                 tracing::info!("no integrations configured; health checks idle");
@@ -153,7 +177,8 @@ impl Scheduler {
             }
         });
         Self {
-            _task: CancelOnDrop(task),
+            _health: CancelOnDrop(task),
+            _purge: CancelOnDrop(purge),
         }
     }
 }

@@ -174,6 +174,26 @@ async fn only_one_instance_runs_a_job(app: TestApp) {
     other.close().await;
 }
 
+async fn scheduler_checks_at_start(app: TestApp) {
+    let fake = Arc::new(Fake::default());
+    let _scheduler = monitor::Scheduler::start(app.store.clone(), vec![monitored(&fake)]);
+    let since = Utc::now() - chrono::Duration::minutes(1);
+    let mut checks = 0;
+    for _ in 0..100 {
+        checks = app
+            .store
+            .integration_health_summary("jira", since)
+            .await
+            .unwrap()
+            .checks;
+        if checks > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(checks, 1, "the first check runs at start-up, then every 60 s");
+}
+
 async fn metrics_are_prometheus_text(app: TestApp) {
     let fake = Arc::new(Fake::default());
     let state = AppState::with_options(app.store.clone(), options_with(&fake));
@@ -304,6 +324,7 @@ for_each_backend!(super::options();
     health_reports_store_ok,
     integration_down_two_minutes_raises_then_resolves,
     only_one_instance_runs_a_job,
+    scheduler_checks_at_start,
     metrics_are_prometheus_text,
     request_ids_are_echoed_or_made,
     openapi_documents_every_api_route,
