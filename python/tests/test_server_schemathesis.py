@@ -93,6 +93,7 @@ def test_schemathesis_finds_no_server_errors(home: Home) -> None:
                 *("--checks", "not_a_server_error", "--max-examples", "40"),
                 *("--header", f"Authorization: Bearer {token}"),
             ],
+            cwd=home.cwd,  # schemathesis writes a .schemathesis/ folder where it runs
             capture_output=True,
             text=True,
             timeout=900,
