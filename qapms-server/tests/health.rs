@@ -191,7 +191,10 @@ async fn scheduler_checks_at_start(app: TestApp) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(checks, 1, "the first check runs at start-up, then every 60 s");
+    assert_eq!(
+        checks, 1,
+        "the first check runs at start-up, then every 60 s"
+    );
 }
 
 async fn metrics_are_prometheus_text(app: TestApp) {
