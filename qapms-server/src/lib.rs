@@ -1,22 +1,41 @@
 //! qapms-server: the dashboard server.
 //!
 //! The server is a function you can test: [`app`] builds the whole router from an [`AppState`],
-//! and [`serve`] runs it on a listener until a shutdown future resolves. `main.rs` only parses
-//! the command line, loads the configuration, opens the store and calls these two. Each route
-//! module exposes a `router()`; errors become JSON in one place ([`error::ApiError`]).
+//! and [`serve`] runs it on a listener until a shutdown future resolves, then lets in-flight
+//! requests finish. `main.rs` only parses the command line, loads the configuration, opens the
+//! store and calls these two. Each route module exposes a `router()`; errors become JSON in one
+//! place ([`ApiError`]); the `/api/v1` conventions (body extractor, pagination) live in [`api`].
+//!
+//! Layers, outermost first: request id + access log + metrics ([`observe`]), a body size
+//! limit, sensitive-header marking, then authentication and CSRF ([`auth`]), which resolves
+//! the caller once and leaves it for the [`auth::CurrentUser`] extractor.
 
+pub mod admin;
+pub mod api;
+pub mod auth;
 mod error;
+pub mod monitor;
+mod observe;
+mod pages;
 mod routes;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
 use qapms_core::store::Store;
 use tokio::net::TcpListener;
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 
 pub use error::ApiError;
+
+use crate::auth::{AuthSettings, SessionKey};
+use crate::monitor::Monitored;
+use crate::observe::RequestMetrics;
 
 /// What every handler can reach. Cheap to clone: everything is behind an `Arc`.
 #[derive(Clone, Debug)]
@@ -28,15 +47,47 @@ pub struct AppState {
 struct Inner {
     store: Arc<dyn Store>,
     started: Instant,
+    session_key: SessionKey,
+    auth: AuthSettings,
+    integrations: Vec<Monitored>,
+    request_metrics: RequestMetrics,
+}
+
+/// How the server is set up beyond its store.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Signs session cookies; share it between instances behind one load balancer.
+    pub session_key: SessionKey,
+    pub auth: AuthSettings,
+    /// The configured integrations, for health and metrics.
+    pub integrations: Vec<Monitored>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            session_key: SessionKey::generate(),
+            auth: AuthSettings::default(),
+            integrations: Vec::new(),
+        }
+    }
 }
 
 impl AppState {
-    /// State over an opened store.
+    /// State over an opened store, with default options (a fresh session key).
     pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_options(store, ServerOptions::default())
+    }
+
+    pub fn with_options(store: Arc<dyn Store>, options: ServerOptions) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 started: Instant::now(),
+                session_key: options.session_key,
+                auth: options.auth,
+                integrations: options.integrations,
+                request_metrics: RequestMetrics::default(),
             }),
         }
     }
@@ -48,20 +99,55 @@ impl AppState {
     pub(crate) fn uptime(&self) -> std::time::Duration {
         self.inner.started.elapsed()
     }
+
+    pub(crate) fn session_key(&self) -> &SessionKey {
+        &self.inner.session_key
+    }
+
+    pub(crate) fn auth_settings(&self) -> &AuthSettings {
+        &self.inner.auth
+    }
+
+    pub(crate) fn integrations(&self) -> &[Monitored] {
+        &self.inner.integrations
+    }
+
+    pub(crate) fn request_metrics(&self) -> &RequestMetrics {
+        &self.inner.request_metrics
+    }
 }
 
-/// The whole application: pages, the `/api/v1` JSON API, and the fallbacks.
+/// The whole application: pages, the `/api/v1` JSON API, assets, metrics and the fallbacks.
 pub fn app(state: AppState) -> Router {
-    routes::router().with_state(state)
+    routes::router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::layer,
+        ))
+        .layer(SetSensitiveHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+            header::SET_COOKIE,
+        ]))
+        .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::layer,
+        ))
+        .with_state(state)
 }
 
-/// Serves [`app`] on `listener` until `shutdown` resolves, then drains open connections.
+/// Serves [`app`] on `listener` until `shutdown` resolves, then drains open connections:
+/// requests in flight finish, new connections are refused.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -1,16 +1,28 @@
 //! The `qapms-server` binary: parse the command line, load the configuration, open the store,
-//! and serve. Everything testable lives in the library (`qapms_server::app`, `serve`).
+//! and serve, or run an admin command (`migrate`, `users …`, `tokens …`). Everything testable
+//! lives in the library (`qapms_server::app`, `serve`, `admin`).
+//!
+//! Passwords are never taken from the command line (argv is visible to every local user in
+//! `ps`): they are prompted for without echo, or read from stdin with `--password-stdin`.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use qapms_core::ErrorKind;
+use qapms_core::config::UserConfig;
 use qapms_core::config::{self, Env, LoadOptions};
+use qapms_core::integrations::jira::Jira;
 use qapms_core::logging::{self, LogFormat, LogOptions, Redactor};
 use qapms_core::secrets::{self, KeyLookup};
-use qapms_core::store;
-use qapms_server::AppState;
+use qapms_core::store::{self, Store};
+use qapms_server::admin::{self, NewUser};
+use qapms_server::auth::{AuthSettings, SessionKey};
+use qapms_server::monitor::{Monitored, Scheduler};
+use qapms_server::{AppState, ServerOptions};
 
 /// The qapms dashboard server.
 #[derive(Debug, Parser)]
@@ -44,9 +56,71 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the dashboard and the API (the default).
-    Serve,
+    Serve {
+        /// Mark the session cookie `Secure` (set this when TLS is terminated in front).
+        #[arg(long)]
+        secure_cookies: bool,
+    },
     /// Apply the store's migrations and exit.
     Migrate,
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage API tokens for scripts.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add a user; the password is prompted for (or read from stdin).
+    Add {
+        name: String,
+        /// One of `qa`, `pm`, `po`, `tech_lead`, `qa_manager` or `admin`.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+        /// Read the password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password; signs them out everywhere.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user; signs them out everywhere.
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokensCommand {
+    /// Create a token for a user; it is printed once.
+    Create {
+        /// The user the token acts as.
+        #[arg(long)]
+        user: String,
+        /// A label unique among the user's tokens.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// Revoke a token by id.
+    Revoke { id: String },
+    /// List tokens (without their values).
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -105,7 +179,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     // Credentials are decrypted (and registered with the log redactor) before anything else
     // runs, so a wrong key stops start-up with the key path instead of failing a later call.
     // A server never prompts: a key file's passphrase comes from QAPMS_KEY_PASSPHRASE.
-    let _credentials = secrets::unlock(
+    let credentials = secrets::unlock(
         &loaded.config,
         &KeyLookup {
             env: &env,
@@ -123,38 +197,336 @@ async fn run(cli: Cli) -> Result<(), String> {
         None => tracing::info!("no qapms.yaml found; running on defaults (embedded store)"),
     }
 
-    if !cli.bind.ip().is_loopback() && loaded.config.users.is_empty() {
+    let url = loaded.config.store.resolved_url(&loaded.paths);
+    let store = store::open(&url).await.map_err(|e| e.to_string())?;
+    sync_config_users(store.as_ref(), &loaded.config.users).await?;
+    let command = cli.command.unwrap_or(Command::Serve {
+        secure_cookies: false,
+    });
+    let secure_cookies = match command {
+        Command::Migrate => {
+            let info = store.info().await.map_err(|e| e.to_string())?;
+            tracing::info!(
+                backend = %info.backend,
+                schema_version = info.schema_version,
+                "store migrated"
+            );
+            return Ok(());
+        }
+        Command::Users(users) => return users_command(store.as_ref(), users).await,
+        Command::Tokens(tokens) => return tokens_command(store.as_ref(), tokens).await,
+        Command::Serve { secure_cookies } => secure_cookies,
+    };
+
+    serve_command(ServeSetup {
+        bind: cli.bind,
+        store,
+        config: &loaded.config,
+        data_dir: &loaded.paths.data_dir,
+        credentials: &credentials,
+        redactor: &redactor,
+        secure_cookies,
+    })
+    .await
+}
+
+/// What `serve` needs once the configuration is loaded and the store is open.
+struct ServeSetup<'a> {
+    bind: SocketAddr,
+    store: Arc<dyn Store>,
+    config: &'a qapms_core::config::Config,
+    data_dir: &'a std::path::Path,
+    credentials: &'a qapms_core::secrets::Unlocked,
+    redactor: &'a Redactor,
+    secure_cookies: bool,
+}
+
+/// Refuses an exposed bind without users, builds the integrations, starts the scheduler and
+/// serves until SIGINT or SIGTERM; in-flight requests finish before the store closes.
+async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
+    let ServeSetup {
+        bind,
+        store,
+        config,
+        data_dir,
+        credentials,
+        redactor,
+        secure_cookies,
+    } = setup;
+    let users = store.list_users().await.map_err(|e| e.to_string())?;
+    if !bind.ip().is_loopback() && users.is_empty() {
         return Err(format!(
-            "refusing to listen on {} with no users configured: anyone on the network could \
-             read the dashboard. Add users under `users:` in qapms.yaml, or bind 127.0.0.1.",
-            cli.bind
+            "refusing to listen on {bind} with no users configured: anyone on the network could \
+             reach the dashboard. Add one with `qapms-server users add NAME --role admin` (or \
+             under `users:` in qapms.yaml), or bind 127.0.0.1."
         ));
     }
 
-    let url = loaded.config.store.resolved_url(&loaded.paths);
-    let store = store::open(&url).await.map_err(|e| e.to_string())?;
-    if matches!(cli.command, Some(Command::Migrate)) {
-        let info = store.info().await.map_err(|e| e.to_string())?;
-        tracing::info!(
-            backend = %info.backend,
-            schema_version = info.schema_version,
-            "store migrated"
-        );
-        return Ok(());
-    }
+    let integrations = build_integrations(config, credentials, redactor)?;
+    let session_key = SessionKey::load_or_create(&data_dir.join("server-session.key"))
+        .map_err(|e| e.to_string())?;
+    let options = ServerOptions {
+        session_key,
+        auth: AuthSettings {
+            secure_cookies,
+            ..AuthSettings::default()
+        },
+        integrations: integrations.clone(),
+    };
+    let state = AppState::with_options(store.clone(), options);
+    let _scheduler = Scheduler::start(store.clone(), integrations);
 
-    let listener = tokio::net::TcpListener::bind(cli.bind)
+    let listener = tokio::net::TcpListener::bind(bind)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", cli.bind))?;
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     tracing::info!(address = %local, "qapms-server listening on http://{local}/");
-    qapms_server::serve(listener, AppState::new(store), shutdown_signal())
+    qapms_server::serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
+    store.close().await;
     tracing::info!("qapms-server stopped");
     Ok(())
+}
+
+/// Users listed in qapms.yaml are added to the store when missing (without a password: set
+/// one with `users passwd`). The store stays the source of truth for existing users.
+async fn sync_config_users(store: &dyn Store, users: &[UserConfig]) -> Result<(), String> {
+    for configured in users {
+        match store.user_by_name(&configured.name).await {
+            Ok(_) => {}
+            Err(err) if err.kind() == ErrorKind::NotFound => {
+                admin::add_user(
+                    store,
+                    NewUser {
+                        name: configured.name.clone(),
+                        role: configured.role,
+                        email: Some(configured.email.clone()),
+                        team: configured.team.clone(),
+                        password: None,
+                    },
+                )
+                .await
+                .map_err(|e| {
+                    format!("cannot add user `{}` from qapms.yaml: {e}", configured.name)
+                })?;
+                tracing::info!(
+                    user = %configured.name,
+                    "added a user from qapms.yaml; set a password with `qapms-server users passwd`"
+                );
+            }
+            Err(err) => return Err(err.to_string()),
+        }
+    }
+    Ok(())
+}
+
+/// The configured integrations, each with its health check and metrics. An integration that
+/// is configured but cannot be built (a missing credential) stops start-up with the reason.
+fn build_integrations(
+    config: &qapms_core::config::Config,
+    credentials: &qapms_core::secrets::Unlocked,
+    redactor: &Redactor,
+) -> Result<Vec<Monitored>, String> {
+    let mut out = Vec::new();
+    if let Some(jira) = config.integrations.jira.as_ref().filter(|j| j.enabled) {
+        let client = Arc::new(
+            Jira::from_config(jira, credentials, Some(redactor.clone()))
+                .map_err(|e| format!("integrations.jira: {e}"))?,
+        );
+        let metrics_client = client.clone();
+        out.push(Monitored {
+            integration: client,
+            metrics: Arc::new(move || metrics_client.metrics()),
+        });
+    }
+    Ok(out)
+}
+
+fn write_out(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}").map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
+/// A password from stdin (first line) or from a no-echo prompt, asked twice.
+fn read_password(from_stdin: bool, user: &str) -> Result<String, String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let first = rpassword::prompt_password(format!("New password for {user}: ")).map_err(|e| {
+        format!("cannot read the password (use --password-stdin without a terminal): {e}")
+    })?;
+    let again = rpassword::prompt_password("Repeat it: ")
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    if first != again {
+        return Err("the passwords do not match; nothing changed".to_owned());
+    }
+    Ok(first)
+}
+
+async fn find_user(store: &dyn Store, name: &str) -> Result<qapms_core::model::User, String> {
+    store.user_by_name(name).await.map_err(|e| {
+        if e.kind() == ErrorKind::NotFound {
+            format!("no user named `{name}`; see `qapms-server users list`")
+        } else {
+            e.to_string()
+        }
+    })
+}
+
+async fn users_command(store: &dyn Store, command: UsersCommand) -> Result<(), String> {
+    match command {
+        UsersCommand::Add {
+            name,
+            role,
+            email,
+            team,
+            password_stdin,
+        } => {
+            let role = admin::parse_role(&role).map_err(|e| e.to_string())?;
+            admin::check_name(&name).map_err(|e| e.to_string())?;
+            let password = read_password(password_stdin, &name)?;
+            let user = admin::add_user(
+                store,
+                NewUser {
+                    name,
+                    role,
+                    email,
+                    team,
+                    password: Some(password),
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            write_out(&format!("added user {} ({})", user.name, user.role))
+        }
+        UsersCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let user = find_user(store, &name).await?;
+            let password = read_password(password_stdin, &name)?;
+            admin::set_password(store, &user.id, password)
+                .await
+                .map_err(|e| e.to_string())?;
+            write_out(&format!(
+                "password set for {}; their sessions were signed out",
+                user.name
+            ))
+        }
+        UsersCommand::Disable { name } => {
+            let user = find_user(store, &name).await?;
+            admin::set_disabled(store, &user.id, true)
+                .await
+                .map_err(|e| e.to_string())?;
+            write_out(&format!(
+                "disabled {}; their sessions were signed out",
+                user.name
+            ))
+        }
+        UsersCommand::Enable { name } => {
+            let user = find_user(store, &name).await?;
+            admin::set_disabled(store, &user.id, false)
+                .await
+                .map_err(|e| e.to_string())?;
+            write_out(&format!("enabled {}", user.name))
+        }
+        UsersCommand::List => {
+            let users = store.list_users().await.map_err(|e| e.to_string())?;
+            write_out(&format!(
+                "{:<24} {:<11} {:<16} {}",
+                "NAME", "ROLE", "TEAM", "STATE"
+            ))?;
+            for user in users {
+                let team = store.user_team(&user.id).await.map_err(|e| e.to_string())?;
+                let has_password = store
+                    .user_password_hash(&user.id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_some();
+                let state = match (user.disabled, has_password) {
+                    (true, _) => "disabled",
+                    (false, false) => "no password",
+                    (false, true) => "active",
+                };
+                write_out(&format!(
+                    "{:<24} {:<11} {:<16} {state}",
+                    user.name,
+                    user.role.as_str(),
+                    team.as_deref().unwrap_or("-")
+                ))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn tokens_command(store: &dyn Store, command: TokensCommand) -> Result<(), String> {
+    match command {
+        TokensCommand::Create {
+            user,
+            name,
+            expires_in_days,
+        } => {
+            let user = find_user(store, &user).await?;
+            let (token, record) = admin::create_token(store, &user.id, &name, expires_in_days)
+                .await
+                .map_err(|e| e.to_string())?;
+            write_out(&format!(
+                "created token {} ({}) for {}; it is shown only now:\n{token}",
+                record.id, record.name, user.name
+            ))
+        }
+        TokensCommand::Revoke { id } => {
+            let id = uuid::Uuid::parse_str(id.trim())
+                .map_err(|_| format!("`{id}` is not a token id; see `qapms-server tokens list`"))?;
+            store
+                .revoke_api_token(id, chrono::Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            write_out(&format!("revoked token {id}"))
+        }
+        TokensCommand::List { user } => {
+            let owner = match user {
+                Some(name) => Some(find_user(store, &name).await?.id),
+                None => None,
+            };
+            let users = store.list_users().await.map_err(|e| e.to_string())?;
+            let tokens = store
+                .list_api_tokens(owner.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            write_out(&format!(
+                "{:<36} {:<16} {:<20} {:<12} {}",
+                "ID", "USER", "NAME", "PREFIX", "STATE"
+            ))?;
+            let now = chrono::Utc::now();
+            for token in tokens {
+                let owner = users
+                    .iter()
+                    .find(|u| u.id == token.user_id)
+                    .map_or("?", |u| u.name.as_str());
+                let state = if token.revoked_at.is_some() {
+                    "revoked"
+                } else if token.expires_at.is_some_and(|t| t <= now) {
+                    "expired"
+                } else {
+                    "active"
+                };
+                write_out(&format!(
+                    "{:<36} {:<16} {:<20} {:<12} {state}",
+                    token.id, owner, token.name, token.prefix
+                ))?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so connections drain before the process exits.

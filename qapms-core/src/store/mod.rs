@@ -27,6 +27,7 @@ mod error;
 mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod rows;
+mod server;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -59,6 +60,10 @@ use crate::{Error, Result};
 
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
+pub use server::{
+    AlertRecord, ApiTokenRecord, IntegrationCheck, IntegrationHealthSummary, JobLease,
+    LoginAttempt, LoginFailures, NewAlert, SessionRecord,
+};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use url::redact_url;
@@ -415,6 +420,82 @@ pub trait Store: Send + Sync + fmt::Debug {
         action: AlertAction,
         by: Option<&UserId>,
     ) -> Result<Alert>;
+
+    // ---- Dashboard server: teams, sessions, tokens, sign-in, health, alerts, leases ---------
+
+    async fn user_by_id(&self, id: &UserId) -> Result<User>;
+
+    /// The user's team, if any.
+    async fn user_team(&self, id: &UserId) -> Result<Option<String>>;
+
+    /// Sets (or with `None`, clears) the user's team.
+    async fn set_user_team(&self, id: &UserId, team: Option<&str>) -> Result<()>;
+
+    async fn set_user_role(&self, id: &UserId, role: crate::model::Role) -> Result<()>;
+
+    /// The members of a team, by name.
+    async fn team_members(&self, team: &str) -> Result<Vec<UserId>>;
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<()>;
+
+    /// A session by the hash of its id, revoked or expired ones included (the caller judges).
+    async fn session(&self, token_hash: &str) -> Result<SessionRecord>;
+
+    /// Revokes one session; revoking a revoked or unknown one is not an error.
+    async fn revoke_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<()>;
+
+    /// Revokes every live session of a user (password change, disable); returns how many.
+    async fn revoke_user_sessions(&self, user: &UserId, at: DateTime<Utc>) -> Result<u64>;
+
+    /// Deletes sessions that expired before `before`; returns how many.
+    async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    /// Adds a token; a name the user already has is a conflict.
+    async fn create_api_token(&self, token: &ApiTokenRecord) -> Result<()>;
+
+    async fn api_token_by_hash(&self, token_hash: &str) -> Result<ApiTokenRecord>;
+
+    /// Tokens of one user, or of everyone, by creation time.
+    async fn list_api_tokens(&self, user: Option<&UserId>) -> Result<Vec<ApiTokenRecord>>;
+
+    /// Revokes a token; an unknown id is not found.
+    async fn revoke_api_token(&self, id: uuid::Uuid, at: DateTime<Utc>) -> Result<()>;
+
+    async fn touch_api_token(&self, id: uuid::Uuid, at: DateTime<Utc>) -> Result<()>;
+
+    async fn record_login_attempt(&self, attempt: &LoginAttempt) -> Result<()>;
+
+    /// Failed sign-ins since `since`: for `user_name` after its last success, and from `ip`.
+    async fn login_failures(
+        &self,
+        user_name: &str,
+        ip: &str,
+        since: DateTime<Utc>,
+    ) -> Result<LoginFailures>;
+
+    async fn record_integration_check(&self, check: &IntegrationCheck) -> Result<()>;
+
+    /// Checks of one integration since `since`, and whether (since when) it is down now.
+    async fn integration_health_summary(
+        &self,
+        integration: &str,
+        since: DateTime<Utc>,
+    ) -> Result<IntegrationHealthSummary>;
+
+    /// Opens an alert, or refreshes `last_seen`, title and evidence of the open alert with the
+    /// same kind and fingerprint. A minimal writer for the server's own alerts
+    /// (`integration_down`); the alerts module owns the rest of their life cycle.
+    async fn raise_alert(&self, alert: &NewAlert) -> Result<AlertRecord>;
+
+    /// Resolves the open alert with this kind and fingerprint; `false` if none was open.
+    async fn resolve_alert(&self, kind: &str, fingerprint: &str, at: DateTime<Utc>)
+    -> Result<bool>;
+
+    /// Open alerts, newest first, optionally of one kind.
+    async fn open_alerts(&self, kind: Option<&str>) -> Result<Vec<AlertRecord>>;
+
+    /// Takes the lease on job `name` if nobody holds it, else `None`. See [`JobLease`].
+    async fn try_job_lease(&self, name: &str) -> Result<Option<JobLease>>;
 }
 
 /// An import in progress: one open transaction, from [`Store::begin_run_import`].

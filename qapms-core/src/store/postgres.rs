@@ -99,3 +99,25 @@ impl PgStore {
         Ok(Self { pool, location })
     }
 }
+
+/// [`Store::try_job_lease`](super::Store::try_job_lease) for `PostgreSQL`: a session-level
+/// advisory lock taken on a connection the lease then owns, detached from the pool. Dropping
+/// the lease closes that connection, and `PostgreSQL` frees the lock with the session, so a
+/// crashed holder never keeps a job locked.
+async fn try_lease(store: &PgStore, name: &str) -> Result<Option<super::JobLease>> {
+    let mut conn = store
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| db_error("job lease", e))?;
+    let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(super::server::lease_key(name))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| db_error("job lease", e).with_context("job", name))?;
+    if !taken {
+        // Not locked by this session, so the connection goes back to the pool clean.
+        return Ok(None);
+    }
+    Ok(Some(super::JobLease::new(name, Box::new(conn.detach()))))
+}

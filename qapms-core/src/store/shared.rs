@@ -44,7 +44,10 @@ use crate::store::time::DbTime;
 use crate::store::workflow_rows::{
     EstimateRow, EventRow, HistoryRow, IdleRow, StepRow, TimerRow, WorkflowRow,
 };
-use crate::store::{Backend, RunImport, Store, StoreInfo};
+use crate::store::{
+    AlertRecord, ApiTokenRecord, Backend, IntegrationCheck, IntegrationHealthSummary, JobLease,
+    LoginAttempt, LoginFailures, NewAlert, RunImport, SessionRecord, Store, StoreInfo,
+};
 use crate::{Error, ErrorKind, Result};
 use futures::TryStreamExt;
 
@@ -72,6 +75,9 @@ pub(super) const TABLES: &[&str] = &[
     "timers",
     "idle_periods",
     "pattern_links",
+    "sessions",
+    "api_tokens",
+    "login_attempts",
 ];
 
 /// Rows per multi-row `INSERT`: at most 16 columns × 1000 rows = 16 000 parameters.
@@ -1344,6 +1350,450 @@ impl Store for ThisStore {
         commit(tx, "alert").await?;
         row.try_into()
     }
+
+    // ---- Dashboard server: teams, sessions, tokens, sign-in, health, alerts, leases ---------
+
+    async fn user_by_id(&self, id: &UserId) -> Result<User> {
+        let row: UserRow = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+        )))
+        .bind(id.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error("user", e).with_context("id", id.to_string()))?;
+        row.try_into()
+    }
+
+    async fn user_team(&self, id: &UserId) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT team FROM users WHERE id = $1")
+            .bind(id.as_uuid())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| db_error("user", e).with_context("id", id.to_string()))
+    }
+
+    async fn set_user_team(&self, id: &UserId, team: Option<&str>) -> Result<()> {
+        let team = team.map(str::trim);
+        if team.is_some_and(str::is_empty) {
+            return Err(Error::invalid_input(
+                "a team name must not be empty; pass no team to clear it",
+            ));
+        }
+        let done = sqlx::query("UPDATE users SET team = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.as_uuid())
+            .bind(team)
+            .bind(DbTime(utc_now()))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("user", e))?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found("user not found").with_context("id", id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn set_user_role(&self, id: &UserId, role: crate::model::Role) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.as_uuid())
+            .bind(role.as_str())
+            .bind(DbTime(utc_now()))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("user", e))?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found("user not found").with_context("id", id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn team_members(&self, team: &str) -> Result<Vec<UserId>> {
+        let ids: Vec<Uuid> =
+            sqlx::query_scalar("SELECT id FROM users WHERE team = $1 ORDER BY name")
+                .bind(team.trim())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error("user", e))?;
+        Ok(ids.into_iter().map(UserId::from_uuid).collect())
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<()> {
+        if session.expires_at <= session.created_at {
+            return Err(Error::invalid_input(
+                "a session must expire after it is created",
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, \
+             revoked_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&session.token_hash)
+        .bind(session.user_id.as_uuid())
+        .bind(&session.csrf_token)
+        .bind(DbTime(session.created_at))
+        .bind(DbTime(session.expires_at))
+        .bind(session.revoked_at.map(DbTime))
+        .bind(&session.ip)
+        .bind(&session.user_agent)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::new(ErrorKind::Conflict, "this session already exists").with_source(e)
+            } else {
+                db_error("session", e)
+            }
+        })?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<SessionRecord> {
+        let row: SessionRow = sqlx::query_as(
+            "SELECT token_hash, user_id, csrf_token, created_at, expires_at, revoked_at, ip, \
+             user_agent FROM sessions WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error("session", e))?;
+        Ok(row.into())
+    }
+
+    async fn revoke_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(DbTime(at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error("session", e))?;
+        Ok(())
+    }
+
+    async fn revoke_user_sessions(&self, user: &UserId, at: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(user.as_uuid())
+        .bind(DbTime(at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error("session", e))?;
+        Ok(done.rows_affected())
+    }
+
+    async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(DbTime(before))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("session", e))?;
+        Ok(done.rows_affected())
+    }
+
+    async fn create_api_token(&self, token: &ApiTokenRecord) -> Result<()> {
+        not_empty(&token.name, "a token name")?;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, created_at, \
+             expires_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(token.id)
+        .bind(token.user_id.as_uuid())
+        .bind(token.name.trim())
+        .bind(&token.token_hash)
+        .bind(&token.prefix)
+        .bind(DbTime(token.created_at))
+        .bind(token.expires_at.map(DbTime))
+        .bind(token.last_used_at.map(DbTime))
+        .bind(token.revoked_at.map(DbTime))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "this user already has a token named `{}`",
+                        token.name.trim()
+                    ),
+                )
+                .with_source(e)
+            } else {
+                db_error("api token", e)
+            }
+        })?;
+        Ok(())
+    }
+
+    async fn api_token_by_hash(&self, token_hash: &str) -> Result<ApiTokenRecord> {
+        let row: ApiTokenRow = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1"
+        )))
+        .bind(token_hash)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error("api token", e))?;
+        Ok(row.into())
+    }
+
+    async fn list_api_tokens(&self, user: Option<&UserId>) -> Result<Vec<ApiTokenRecord>> {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {API_TOKEN_COLUMNS} FROM api_tokens"));
+        if let Some(user) = user {
+            qb.push(" WHERE user_id = ").push_bind(user.as_uuid());
+        }
+        qb.push(" ORDER BY created_at, id");
+        let rows: Vec<ApiTokenRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("api token", e))?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn revoke_api_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(DbTime(at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error("api token", e))?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found("API token not found").with_context("id", id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn touch_api_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(DbTime(at))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("api token", e))?;
+        Ok(())
+    }
+
+    async fn record_login_attempt(&self, attempt: &LoginAttempt) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO login_attempts (id, user_name, ip, succeeded, attempted_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(&attempt.user_name)
+        .bind(&attempt.ip)
+        .bind(attempt.succeeded)
+        .bind(DbTime(attempt.attempted_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error("login attempt", e))?;
+        Ok(())
+    }
+
+    async fn login_failures(
+        &self,
+        user_name: &str,
+        ip: &str,
+        since: DateTime<Utc>,
+    ) -> Result<LoginFailures> {
+        let last_success: Option<DbTime> = sqlx::query_scalar(
+            "SELECT MAX(attempted_at) FROM login_attempts WHERE user_name = $1 AND succeeded = $2",
+        )
+        .bind(user_name)
+        .bind(true)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error("login attempt", e))?;
+        let user_since = last_success.map_or(since, |t| t.0.max(since));
+        let by_user: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_attempts \
+             WHERE user_name = $1 AND succeeded = $2 AND attempted_at > $3",
+        )
+        .bind(user_name)
+        .bind(false)
+        .bind(DbTime(user_since))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error("login attempt", e))?;
+        let by_ip: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_attempts \
+             WHERE ip = $1 AND succeeded = $2 AND attempted_at > $3",
+        )
+        .bind(ip)
+        .bind(false)
+        .bind(DbTime(since))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error("login attempt", e))?;
+        Ok(LoginFailures {
+            by_user: by_user as u64,
+            by_ip: by_ip as u64,
+        })
+    }
+
+    async fn record_integration_check(&self, check: &IntegrationCheck) -> Result<()> {
+        not_empty(&check.integration, "an integration name")?;
+        let latency = check
+            .latency_ms
+            .map(|ms| to_i64(ms, "latency_ms"))
+            .transpose()?;
+        sqlx::query(
+            "INSERT INTO integration_health (id, integration, checked_at, healthy, latency_ms, \
+             message) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(&check.integration)
+        .bind(DbTime(check.checked_at))
+        .bind(check.healthy)
+        .bind(latency)
+        .bind(&check.message)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error("integration health", e))?;
+        Ok(())
+    }
+
+    async fn integration_health_summary(
+        &self,
+        integration: &str,
+        since: DateTime<Utc>,
+    ) -> Result<IntegrationHealthSummary> {
+        let (checks, failures, avg, max, last): (
+            i64,
+            Option<i64>,
+            Option<f64>,
+            Option<i64>,
+            Option<DbTime>,
+        ) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(SUM(CASE WHEN healthy = $3 THEN 0 ELSE 1 END) AS BIGINT), \
+             CAST(AVG(latency_ms) AS DOUBLE PRECISION), CAST(MAX(latency_ms) AS BIGINT), \
+             MAX(checked_at) FROM integration_health \
+             WHERE integration = $1 AND checked_at >= $2",
+        )
+        .bind(integration)
+        .bind(DbTime(since))
+        .bind(true)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error("integration health", e))?;
+        // The latest check of all time, not only the window, decides "down now".
+        let latest: Option<(DbTime, bool)> = sqlx::query_as(
+            "SELECT checked_at, healthy FROM integration_health WHERE integration = $1 \
+             ORDER BY checked_at DESC, id DESC LIMIT 1",
+        )
+        .bind(integration)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error("integration health", e))?;
+        let down_since = match latest {
+            Some((_, false)) => {
+                let last_ok: Option<DbTime> = sqlx::query_scalar(
+                    "SELECT MAX(checked_at) FROM integration_health \
+                     WHERE integration = $1 AND healthy = $2",
+                )
+                .bind(integration)
+                .bind(true)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| db_error("integration health", e))?;
+                let mut qb = QueryBuilder::<Db>::new(
+                    "SELECT MIN(checked_at) FROM integration_health WHERE integration = ",
+                );
+                qb.push_bind(integration);
+                if let Some(ok) = last_ok {
+                    qb.push(" AND checked_at > ").push_bind(ok);
+                }
+                let first_bad: Option<DbTime> = qb
+                    .build_query_scalar()
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| db_error("integration health", e))?;
+                first_bad.map(Into::into)
+            }
+            _ => None,
+        };
+        Ok(IntegrationHealthSummary {
+            integration: integration.to_owned(),
+            checks: checks as u64,
+            failures: failures.unwrap_or(0) as u64,
+            avg_latency_ms: avg,
+            max_latency_ms: max.map(|m| m as u64),
+            last_checked_at: last.map(Into::into),
+            last_healthy: latest.map(|(_, healthy)| healthy),
+            down_since,
+        })
+    }
+
+    async fn raise_alert(&self, alert: &NewAlert) -> Result<AlertRecord> {
+        // The server's own alerts go through the same dedup as detected patterns: one row per
+        // kind and fingerprint, reopened in place when a resolved alert recurs.
+        let draft = AlertDraft {
+            kind: alert.kind.parse()?,
+            fingerprint: alert.fingerprint.clone(),
+            pattern_id: None,
+            title: alert.title.clone(),
+            severity: alert.severity.parse()?,
+            seen_at: alert.seen_at,
+            evidence: alert.evidence.clone(),
+        };
+        let mut tx = self.begin_write("alert").await?;
+        let raised = raise_in(&mut tx, std::slice::from_ref(&draft)).await?;
+        let Some((id, _)) = raised.first() else {
+            return Err(Error::store("raising an alert returned no row"));
+        };
+        let row: AlertRow = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"
+        )))
+        .bind(id.as_uuid())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| db_error("alert", e))?;
+        commit(tx, "alert").await?;
+        Ok(Alert::try_from(row)?.into())
+    }
+
+    async fn resolve_alert(
+        &self,
+        kind: &str,
+        fingerprint: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE alerts SET state = 'resolved', resolved_at = $3, state_changed_at = $3 \
+             WHERE kind = $1 AND fingerprint = $2 AND state IN ('new', 'acknowledged')",
+        )
+        .bind(kind)
+        .bind(fingerprint)
+        .bind(DbTime(at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error("alert", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn open_alerts(&self, kind: Option<&str>) -> Result<Vec<AlertRecord>> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE state IN ('new', 'acknowledged')"
+        ));
+        if let Some(kind) = kind {
+            qb.push(" AND kind = ").push_bind(kind.to_owned());
+        }
+        qb.push(" ORDER BY last_seen DESC, id DESC");
+        let rows: Vec<AlertRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("alert", e))?;
+        rows.into_iter()
+            .map(|row| Ok(Alert::try_from(row)?.into()))
+            .collect()
+    }
+
+    async fn try_job_lease(&self, name: &str) -> Result<Option<JobLease>> {
+        not_empty(name, "a job name")?;
+        super::try_lease(self, name).await
+    }
 }
 
 // ---- Workflows and time tracking: helpers ------------------------------------------------------
@@ -2142,4 +2592,65 @@ async fn raise_in(tx: &mut Tx, drafts: &[AlertDraft]) -> Result<Vec<(AlertId, Ra
         out.push((AlertId::from_uuid(id), outcome));
     }
     Ok(out)
+}
+
+// ---- Dashboard server rows --------------------------------------------------------------------
+
+const API_TOKEN_COLUMNS: &str = "id, user_id, name, token_hash, prefix, created_at, expires_at, \
+     last_used_at, revoked_at";
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    token_hash: String,
+    user_id: Uuid,
+    csrf_token: String,
+    created_at: DbTime,
+    expires_at: DbTime,
+    revoked_at: Option<DbTime>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl From<SessionRow> for SessionRecord {
+    fn from(row: SessionRow) -> Self {
+        Self {
+            token_hash: row.token_hash,
+            user_id: UserId::from_uuid(row.user_id),
+            csrf_token: row.csrf_token,
+            created_at: row.created_at.into(),
+            expires_at: row.expires_at.into(),
+            revoked_at: row.revoked_at.map(Into::into),
+            ip: row.ip,
+            user_agent: row.user_agent,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ApiTokenRow {
+    id: Uuid,
+    user_id: Uuid,
+    name: String,
+    token_hash: String,
+    prefix: String,
+    created_at: DbTime,
+    expires_at: Option<DbTime>,
+    last_used_at: Option<DbTime>,
+    revoked_at: Option<DbTime>,
+}
+
+impl From<ApiTokenRow> for ApiTokenRecord {
+    fn from(row: ApiTokenRow) -> Self {
+        Self {
+            id: row.id,
+            user_id: UserId::from_uuid(row.user_id),
+            name: row.name,
+            token_hash: row.token_hash,
+            prefix: row.prefix,
+            created_at: row.created_at.into(),
+            expires_at: row.expires_at.map(Into::into),
+            last_used_at: row.last_used_at.map(Into::into),
+            revoked_at: row.revoked_at.map(Into::into),
+        }
+    }
 }

@@ -103,3 +103,25 @@ impl SqliteStore {
         Ok(Self { pool, location })
     }
 }
+
+/// Leases held in this process, one mutex per database file and job name. `SQLite` serves one
+/// server process per file, so a process-local lease is the whole story there.
+type LeaseMap =
+    std::collections::BTreeMap<(String, String), std::sync::Arc<tokio::sync::Mutex<()>>>;
+static LEASES: tokio::sync::Mutex<LeaseMap> = tokio::sync::Mutex::const_new(LeaseMap::new());
+
+/// [`Store::try_job_lease`](super::Store::try_job_lease) for `SQLite`: an owned mutex guard,
+/// freed when the lease is dropped.
+async fn try_lease(store: &SqliteStore, name: &str) -> Result<Option<super::JobLease>> {
+    let lock = {
+        let mut leases = LEASES.lock().await;
+        leases
+            .entry((store.location.clone(), name.to_owned()))
+            .or_default()
+            .clone()
+    };
+    Ok(lock
+        .try_lock_owned()
+        .ok()
+        .map(|guard| super::JobLease::new(name, Box::new(guard))))
+}

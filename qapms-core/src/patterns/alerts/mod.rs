@@ -144,6 +144,8 @@ pub enum AlertKind {
     FlakyTest,
     /// An anomaly in a series (pass rate, duration, error rate).
     Anomaly,
+    /// An integration failing its health checks for two minutes or more.
+    IntegrationDown,
 }
 
 text_enum_local!(AlertKind, "an alert kind", {
@@ -151,6 +153,7 @@ text_enum_local!(AlertKind, "an alert kind", {
     SystemicFailure => "systemic_failure",
     FlakyTest => "flaky_test",
     Anomaly => "anomaly",
+    IntegrationDown => "integration_down",
 });
 
 /// How urgent an alert is.
