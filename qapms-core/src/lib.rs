@@ -14,7 +14,8 @@
 //! - [`http`]: the one HTTP client (timeouts, auth, retries, rate limits, paging, metrics);
 //! - [`integrations`]: the `Integration` trait, capability traits and the Jira client;
 //! - [`patterns`]: log and failure templates, anomaly detection and flakiness scoring;
-//! - [`results`]: streaming `JUnit` XML import and stable test identity.
+//! - [`results`]: streaming `JUnit` XML import and stable test identity;
+//! - [`search`]: the full-text index over every source, fuzzy ids and keys, related items.
 
 pub mod config;
 mod error;
@@ -24,6 +25,7 @@ pub mod logging;
 pub mod model;
 pub mod patterns;
 pub mod results;
+pub mod search;
 pub mod secrets;
 pub mod store;
 
