@@ -89,8 +89,9 @@ impl Compiler<'_> {
 
     fn term_query(&self, field: Field, text: &str, boost: f32) -> Box<dyn Query> {
         let term = Term::from_field_text(field, text);
-        let query: Box<dyn Query> = if self.fuzzy_distance > 0 && field != self.fields.key {
-            Box::new(FuzzyTermQuery::new(term, self.fuzzy_distance, true))
+        let distance = typo_distance(text, self.fuzzy_distance);
+        let query: Box<dyn Query> = if distance > 0 && field != self.fields.key {
+            Box::new(FuzzyTermQuery::new(term, distance, true))
         } else {
             Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
         };
@@ -273,5 +274,19 @@ impl Compiler<'_> {
             ))
         };
         Some(Box::new(ConstScoreQuery::new(query, 0.0)))
+    }
+}
+
+/// The edit distance a word may be off by: none for ids and numbers (`PAY12` is matched by the
+/// key matcher instead, and `pay` is not a typo of it) and for words of one or two letters; one
+/// for short words, where two edits would match almost anything.
+fn typo_distance(word: &str, max: u8) -> u8 {
+    if !word.chars().all(char::is_alphabetic) {
+        return 0;
+    }
+    match word.chars().count() {
+        0..=2 => 0,
+        3..=5 => max.min(1),
+        _ => max,
     }
 }

@@ -100,6 +100,18 @@ fn syntax_error(column: usize, message: impl std::fmt::Display) -> Error {
         .with_context("column", column.to_string())
 }
 
+/// Checks a query's syntax without running it (an editor validating as the user types). The
+/// error names the column of the problem.
+///
+/// ```
+/// use qapms_core::search::query::check;
+/// assert!(check(r#"token "refresh flow" source:testmo"#).is_ok());
+/// assert!(check(r#"token "refresh"#).unwrap_err().to_string().contains("column 7"));
+/// ```
+pub fn check(input: &str) -> Result<()> {
+    parse(input).map(|_| ())
+}
+
 /// Parses a query. An empty (or all-space) query parses to no clauses.
 pub(crate) fn parse(input: &str) -> Result<ParsedQuery> {
     let count = input.chars().count();
