@@ -2,3 +2,4 @@
 
 pub mod config_gen;
 pub mod junit_gen;
+pub mod search_gen;

@@ -20,7 +20,9 @@ struct Fixture {
 static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let dir = tempfile::tempdir().unwrap();
     let (index, _) = SearchIndex::open_dir(&dir.path().join("index")).unwrap();
-    let words = ["token", "refresh", "login", "checkout", "currency", "PAY-12", "C1234", "flaky"];
+    let words = [
+        "token", "refresh", "login", "checkout", "currency", "PAY-12", "C1234", "flaky",
+    ];
     let docs = (0..200).map(|i| IndexDoc {
         uid: format!("d:{i}"),
         source: ["jira", "testmo", "postman"][i % 3].to_owned(),
@@ -50,7 +52,10 @@ fn exercise(query: &str) {
         };
         match FIXTURE.index.search(&request) {
             Ok(results) => {
-                assert!(checked.is_ok(), "search accepted what check rejected: {query:?}");
+                assert!(
+                    checked.is_ok(),
+                    "search accepted what check rejected: {query:?}"
+                );
                 assert!(results.hits.len() <= 5);
                 assert!(results.groups.iter().all(|g| g.hits.len() <= 5));
                 for hit in &results.hits {

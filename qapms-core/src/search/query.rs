@@ -120,11 +120,7 @@ pub(crate) fn parse(input: &str) -> Result<ParsedQuery> {
             "the query is {count} characters long; the limit is {MAX_QUERY_CHARS}"
         )));
     }
-    // Control characters (tabs, newlines, NUL, escape sequences) become spaces.
-    let chars: Vec<char> = input
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let chars = sanitise(input);
     let mut parser = Parser { chars, pos: 0 };
     let mut parts = Vec::new();
     loop {
@@ -145,6 +141,32 @@ pub(crate) fn parse(input: &str) -> Result<ParsedQuery> {
         }
     }
     Ok(ParsedQuery { parts })
+}
+
+/// Control characters (tabs, newlines, NUL) become spaces, and ANSI escape sequences pasted
+/// from a coloured terminal (`ESC [ 31 m`) are blanked out whole, so `\x1b[31mtoken` is `token`.
+fn sanitise(input: &str) -> Vec<char> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut chars = input.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            out.extend([' ', ' ']);
+            // Parameters and intermediates, up to the final byte `@`..`~`; one space per
+            // character, so error columns still match the text the user typed.
+            for c in chars.by_ref() {
+                out.push(' ');
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        } else if c.is_control() {
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 struct Parser {
@@ -408,6 +430,8 @@ mod tests {
     fn control_characters_are_spaces() {
         let q = parse("login\ttoken\n\u{0}reset\u{1b}").unwrap();
         assert_eq!(q.parts, vec![word("login"), word("token"), word("reset")]);
+        let q = parse("\u{1b}[1;31mtoken\u{1b}[0m refresh\u{1b}[").unwrap();
+        assert_eq!(q.parts, vec![word("token"), word("refresh")]);
     }
 
     #[test]

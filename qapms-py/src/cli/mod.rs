@@ -14,6 +14,7 @@ mod config_cmd;
 mod import_cmd;
 mod output;
 mod patterns_cmd;
+mod search_cmd;
 mod secrets_cmd;
 mod store_cmd;
 
@@ -79,6 +80,8 @@ enum Command {
     /// Import test results into the store.
     #[command(subcommand)]
     Import(import_cmd::ImportCommand),
+    /// Search tickets, test cases, requests, saved searches and reports; rebuild the index.
+    Search(search_cmd::SearchArgs),
 }
 
 /// What every command gets: the environment snapshot and the global options.
@@ -188,6 +191,7 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
         Command::Store(cmd) => store_cmd::run(&ctx, cmd, out),
         Command::Patterns(cmd) => patterns_cmd::run(cmd, out),
         Command::Import(cmd) => import_cmd::run(&ctx, cmd, out),
+        Command::Search(args) => search_cmd::run(&ctx, args, out),
     }
 }
 
