@@ -83,9 +83,7 @@ def fts5(work: Path, passes: int) -> dict[str, Any]:
         db_path.unlink()
     con = sqlite3.connect(db_path)
     con.execute("PRAGMA journal_mode=WAL")
-    con.execute(
-        "CREATE VIRTUAL TABLE cases USING fts5(title, steps, tokenize='porter unicode61')"
-    )
+    con.execute("CREATE VIRTUAL TABLE cases USING fts5(title, steps, tokenize='porter unicode61')")
     started = time.perf_counter()
     with con:
         con.executemany(
@@ -94,10 +92,7 @@ def fts5(work: Path, passes: int) -> dict[str, Any]:
         )
     index_seconds = time.perf_counter() - started
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    sql = (
-        "SELECT rowid FROM cases WHERE cases MATCH ? "
-        "ORDER BY bm25(cases, 2.0, 1.0) LIMIT 10"
-    )
+    sql = "SELECT rowid FROM cases WHERE cases MATCH ? ORDER BY bm25(cases, 2.0, 1.0) LIMIT 10"
     for q in queries:
         con.execute(sql, (q["query"],)).fetchall()
     samples: list[float] = []
@@ -110,9 +105,7 @@ def fts5(work: Path, passes: int) -> dict[str, Any]:
             samples.append(ms)
             by_category.setdefault(q["category"], []).append(ms)
     con.close()
-    size = sum(
-        p.stat().st_size for p in work.iterdir() if p.name.startswith("fts5.db")
-    )
+    size = sum(p.stat().st_size for p in work.iterdir() if p.name.startswith("fts5.db"))
     return {
         "documents": len(corpus),
         "indexSeconds": index_seconds,
@@ -162,8 +155,7 @@ def main() -> None:
             f"{full['all'][p]:14.3f}{lite['all'][p]:14.3f}"
         )
     print(
-        f"{'indexing (docs/s)':28}{ours['docsPerSecond']:14.0f}{'':14}"
-        f"{lite['docsPerSecond']:14.0f}"
+        f"{'indexing (docs/s)':28}{ours['docsPerSecond']:14.0f}{'':14}{lite['docsPerSecond']:14.0f}"
     )
     print(
         f"{'index size (MB)':28}{ours['indexBytes'] / mb:14.1f}{'':14}"

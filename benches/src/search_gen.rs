@@ -198,7 +198,7 @@ pub fn corpus(n: usize) -> Vec<GenCase> {
             for s in 0..steps_n {
                 let _ = writeln!(steps, "{}. {}", s + 1, sentence(&vocab, &mut rng, 6, 14));
             }
-            let tags = (0..1 + rng.below(2))
+            let tags = (0..=rng.below(2))
                 .map(|_| TAGS[rng.below(TAGS.len())].to_owned())
                 .collect();
             GenCase {

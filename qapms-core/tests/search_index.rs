@@ -12,8 +12,7 @@ use std::path::Path;
 use chrono::{DateTime, TimeZone, Utc};
 use qapms_core::ErrorKind;
 use qapms_core::model::{
-    IssueKey, SearchDocument, SearchDocumentKey, StatusCategory, TestCase, TestId, TestSource,
-    Ticket,
+    IssueKey, SearchDocument, StatusCategory, TestCase, TestId, TestSource, Ticket,
 };
 use qapms_core::search::{
     DocRef, Grouping, IndexChange, IndexStatus, MatchKind, RebuildReason, SearchIndex,
@@ -111,6 +110,7 @@ fn document(
     }
 }
 
+#[expect(clippy::too_many_lines, reason = "fixture data, one row per line")]
 async fn seed(store: &dyn Store) {
     store
         .upsert_tickets(&[
@@ -467,7 +467,7 @@ async fn incremental_upserts_renames_and_deletes(t: &TestStore) {
 
     // Changed ticket summary.
     let mut t7 = s.ticket(&key("PAY-7")).await.unwrap();
-    t7.summary = "Checkout rounds totals in JPY".to_owned();
+    "Checkout rounds totals in JPY".clone_into(&mut t7.summary);
     s.upsert_tickets(&[t7]).await.unwrap();
     index
         .apply(
@@ -488,7 +488,7 @@ async fn incremental_upserts_renames_and_deletes(t: &TestStore) {
 
     // Renamed at the source: the old key disappears, the new one is found.
     let mut renamed = tpl.clone();
-    renamed.source_key = "tpl-gw-latency".to_owned();
+    "tpl-gw-latency".clone_into(&mut renamed.source_key);
     s.delete_search_documents(&[tpl.key()]).await.unwrap();
     s.upsert_search_documents(std::slice::from_ref(&renamed))
         .await
@@ -527,7 +527,6 @@ async fn incremental_upserts_renames_and_deletes(t: &TestStore) {
         .await
         .unwrap();
     assert!(run(&index, "C1301").hits.iter().all(|h| h.key != "C1301"));
-    let _ = SearchDocumentKey::new("a", "b");
 }
 
 async fn rebuilds_a_missing_old_or_corrupt_index(t: &TestStore) {

@@ -36,42 +36,48 @@ fn doc(source: &str, key: &str, title: &str) -> SearchDocument {
     }
 }
 
+#[expect(
+    clippy::many_single_char_names,
+    reason = "documents a, b, c read like the table they stand for"
+)]
 async fn search_documents_upsert_replace_and_delete(t: &TestStore) {
-    let s = &t.store;
+    let store = &t.store;
     let a = doc("postman", "req-1", "Refresh token");
     let b = doc("postman", "req-2", "Login");
     let c = doc("splunk", "saved:errors", "Errors by status");
-    s.upsert_search_documents(&[a.clone(), b.clone(), c.clone()])
+    store
+        .upsert_search_documents(&[a.clone(), b.clone(), c.clone()])
         .await
         .unwrap();
     let mut a2 = a.clone();
-    a2.title = "Refresh access token".to_owned();
+    "Refresh access token".clone_into(&mut a2.title);
     a2.updated_at = at(2);
     // The last of two writes of one key wins.
-    s.upsert_search_documents(&[a.clone(), a2.clone()])
+    store
+        .upsert_search_documents(&[a.clone(), a2.clone()])
         .await
         .unwrap();
-    let got = s
+    let got = store
         .search_documents_by_key(&[a.key(), SearchDocumentKey::new("postman", "nope")])
         .await
         .unwrap();
     assert_eq!(got, vec![a2.clone()]);
 
-    let page1 = s.search_documents_after(None, 2).await.unwrap();
+    let page1 = store.search_documents_after(None, 2).await.unwrap();
     assert_eq!(page1, vec![a2.clone(), b.clone()]);
-    let page2 = s
+    let page2 = store
         .search_documents_after(Some(&page1[1].key()), 2)
         .await
         .unwrap();
     assert_eq!(page2, vec![c.clone()]);
 
-    let n = s
+    let n = store
         .delete_search_documents(&[b.key(), b.key(), SearchDocumentKey::new("x", "y")])
         .await
         .unwrap();
     assert_eq!(n, 1);
     assert_eq!(
-        s.search_documents_after(None, 10).await.unwrap(),
+        store.search_documents_after(None, 10).await.unwrap(),
         vec![a2, c]
     );
 }

@@ -2,7 +2,7 @@
 //!
 //! Words are analysed with the index's own analyzer (so `logins` finds `login`), and each word
 //! becomes a union of a `text` term, a boosted `title` term and a boosted exact `key` term: a
-//! union of term scorers, which tantivy answers with block-max WAND. Words are ANDed. Prefixes
+//! union of term scorers, which tantivy answers with block-max WAND. All words must match. Prefixes
 //! expand against the term dictionary to the [`MAX_EXPANSIONS`] most frequent terms, so `a*`
 //! costs a bounded amount. Filters score zero; they only narrow.
 

@@ -15,7 +15,7 @@ use crate::model::{IssueKey, SearchDocument, SearchDocumentKey, TestCase, TestId
 
 /// `doc_type` of a Jira ticket.
 pub const TYPE_TICKET: &str = "ticket";
-/// `doc_type` of a test case (Testmo, Postman, pytest or JUnit).
+/// `doc_type` of a test case (Testmo, Postman, pytest or `JUnit`).
 pub const TYPE_CASE: &str = "case";
 /// `doc_type` of a Postman request written to `search_documents`.
 pub const TYPE_REQUEST: &str = "request";

@@ -530,19 +530,21 @@ impl SearchIndex {
             return Ok(results);
         };
         let mut matched = MatchKind::Text;
-        let mut count = self.count(&searcher, &*query)?;
-        if count == 0 && self.fuzzy_distance > 0 && has_words(&parsed) {
-            if let Some(q) = self.compiler(&searcher, true)?.compile(&parsed) {
-                let n = self.count(&searcher, &*q)?;
-                if n > 0 {
-                    results.notes.push(format!(
-                        "no exact matches; showing matches within {} typo(s)",
-                        self.fuzzy_distance
-                    ));
-                    query = q;
-                    count = n;
-                    matched = MatchKind::Typo;
-                }
+        let mut count = count_matches(&searcher, &*query)?;
+        if count == 0
+            && self.fuzzy_distance > 0
+            && has_words(&parsed)
+            && let Some(q) = self.compiler(&searcher, true)?.compile(&parsed)
+        {
+            let n = count_matches(&searcher, &*q)?;
+            if n > 0 {
+                results.notes.push(format!(
+                    "no exact matches; showing matches within {} typo(s)",
+                    self.fuzzy_distance
+                ));
+                query = q;
+                count = n;
+                matched = MatchKind::Typo;
             }
         }
         match request.grouping {
@@ -570,13 +572,6 @@ impl SearchIndex {
             self.add_fuzzy(&searcher, &parsed, &mut results)?;
         }
         Ok(results)
-    }
-
-    fn count(&self, searcher: &Searcher, query: &dyn Query) -> Result<u64> {
-        searcher
-            .search(query, &Count)
-            .map(|n| n as u64)
-            .map_err(|e| index_error("search failed", e))
     }
 
     fn top(
@@ -635,7 +630,7 @@ impl SearchIndex {
                     )),
                 ),
             ]);
-            let total = self.count(searcher, &filtered)?;
+            let total = count_matches(searcher, &filtered)?;
             if total == 0 {
                 continue;
             }
@@ -829,6 +824,30 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// A union of the distinct analysed words of `text` on the `text` field.
+    fn any_word_of(&self, text: &str) -> Result<Option<Box<dyn Query>>> {
+        let mut analyzer = self
+            .index
+            .tokenizer_for_field(self.fields.text)
+            .map_err(|e| index_error("no analyzer", e))?;
+        let mut stream = analyzer.token_stream(text);
+        let mut seen = HashSet::new();
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        while stream.advance() {
+            let token = stream.token().text.clone();
+            if seen.insert(token.clone()) {
+                should.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(self.fields.text, &token),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                ));
+            }
+        }
+        Ok((!should.is_empty()).then(|| Box::new(BooleanQuery::new(should)) as Box<dyn Query>))
+    }
+
     /// Test cases, Postman requests, failure clusters and other documents that belong to a
     /// ticket: those linking to it first, then those whose text is closest to its summary.
     ///
@@ -875,27 +894,7 @@ impl SearchIndex {
             IndexRecordOption::Basic,
         )));
         // Similar: any of the summary's words (BM25 ranks the ones sharing most and rarest).
-        let mut compiler = self.compiler(&searcher, false)?;
-        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut seen = HashSet::new();
-        let mut stream = compiler.analyzer.token_stream(&ticket_hit.title);
-        let mut tokens = Vec::new();
-        while stream.advance() {
-            tokens.push(stream.token().text.clone());
-        }
-        drop(stream);
-        for token in tokens {
-            if seen.insert(token.clone()) {
-                should.push((
-                    Occur::Should,
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(f.text, &token),
-                        IndexRecordOption::WithFreqs,
-                    )),
-                ));
-            }
-        }
-        let _ = &mut compiler;
+        let similar = self.any_word_of(&ticket_hit.title)?.map(not_self);
         let mut items = RelatedItems {
             ticket: ticket_hit,
             test_cases: Vec::new(),
@@ -929,8 +928,7 @@ impl SearchIndex {
             hit.matched = MatchKind::Linked;
             place(&mut items, hit);
         }
-        if !should.is_empty() {
-            let similar = not_self(Box::new(BooleanQuery::new(should)));
+        if let Some(similar) = similar {
             for mut hit in self.top(
                 &searcher,
                 &*similar,
@@ -945,6 +943,13 @@ impl SearchIndex {
         }
         Ok(items)
     }
+}
+
+fn count_matches(searcher: &Searcher, query: &dyn Query) -> Result<u64> {
+    searcher
+        .search(query, &Count)
+        .map(|n| n as u64)
+        .map_err(|e| index_error("search failed", e))
 }
 
 fn to_snippet(s: &tantivy::snippet::Snippet) -> Option<Snippet> {

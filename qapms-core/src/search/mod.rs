@@ -1,5 +1,5 @@
 //! Search and discovery: one ranked query over Jira tickets, test cases (Testmo, Postman,
-//! pytest, JUnit), Postman requests, Splunk saved searches and templates, workflow reports and
+//! pytest, `JUnit`), Postman requests, Splunk saved searches and templates, workflow reports and
 //! notes, and failure clusters.
 //!
 //! The index is a tantivy index in the data directory. It is derived data: [`SearchIndex::open`]

@@ -191,7 +191,7 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
         Command::Store(cmd) => store_cmd::run(&ctx, cmd, out),
         Command::Patterns(cmd) => patterns_cmd::run(cmd, out),
         Command::Import(cmd) => import_cmd::run(&ctx, cmd, out),
-        Command::Search(args) => search_cmd::run(&ctx, args, out),
+        Command::Search(args) => search_cmd::run(&ctx, &args, out),
     }
 }
 

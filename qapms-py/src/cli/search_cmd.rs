@@ -69,7 +69,7 @@ fn report(bar: &ProgressBar, p: IndexProgress) {
     bar.set_position(p.done);
 }
 
-pub(crate) fn run(ctx: &Context, args: SearchArgs, out: &mut Output) -> Result<i32, CliError> {
+pub(crate) fn run(ctx: &Context, args: &SearchArgs, out: &mut Output) -> Result<i32, CliError> {
     if args.query.is_none() && args.related.is_none() && !args.reindex {
         return Err(CliError {
             message: "give a query, --related KEY or --reindex (see `qapms search --help`)"
