@@ -7,12 +7,12 @@
 //! costs a bounded amount. Filters score zero; they only narrow.
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
-    PhraseQuery, Query, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Explanation,
+    FuzzyTermQuery, Occur, PhraseQuery, Query, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{Searcher, Term};
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, Term};
 
 use super::query::{Clause, FilterField, ParsedQuery};
 use super::schema::Fields;
@@ -40,7 +40,7 @@ impl Compiler<'_> {
                 continue;
             };
             if part.negated {
-                clauses.push((Occur::MustNot, query));
+                clauses.push((Occur::MustNot, Box::new(SafeSeek(query))));
             } else {
                 positive = true;
                 clauses.push((Occur::Must, query));
@@ -114,8 +114,10 @@ impl Compiler<'_> {
                     self.term_query(self.fields.title, token, TITLE_BOOST),
                 ),
             ]))),
-            // `PAY-12` or `token_refresh`: its parts in order.
-            _ => self.phrase_of(&tokens, self.fields.text),
+            // `PAY-12` or `token_refresh`: its parts in order. It sits in a union.
+            _ => self
+                .phrase_of(&tokens, self.fields.text)
+                .map(|q| Box::new(SafeSeek(q)) as Box<dyn Query>),
         };
         match textual {
             Some(q) => Some(Box::new(BooleanQuery::new(vec![
@@ -288,5 +290,71 @@ fn typo_distance(word: &str, max: u8) -> u8 {
         0..=2 => 0,
         3..=5 => max.min(1),
         _ => max,
+    }
+}
+
+/// Wraps a query so that tantivy never calls `seek_danger` on its scorer, only `seek`.
+///
+/// tantivy 0.27's phrase scorer asserts (in debug builds) that a `seek_danger` target is not
+/// behind its current document, which an exclusion (`-"a b"`, `-PAY-12`) or a union does after
+/// a miss: the fuzz test found `-PAY-12` panicking. The trait's default `seek_danger`, which
+/// this wrapper inherits, only seeks forward, so the inner scorer is never asked to go back.
+#[derive(Debug)]
+pub(crate) struct SafeSeek(pub(crate) Box<dyn Query>);
+
+impl Clone for SafeSeek {
+    fn clone(&self) -> Self {
+        Self(self.0.box_clone())
+    }
+}
+
+impl Query for SafeSeek {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(SafeSeekWeight(self.0.weight(scoring)?)))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        self.0.query_terms(visitor);
+    }
+}
+
+struct SafeSeekWeight(Box<dyn Weight>);
+
+impl Weight for SafeSeekWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(SafeSeekScorer(self.0.scorer(reader, boost)?)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
+    }
+}
+
+struct SafeSeekScorer(Box<dyn Scorer>);
+
+impl DocSet for SafeSeekScorer {
+    fn advance(&mut self) -> DocId {
+        self.0.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.0.doc() >= target {
+            return self.0.doc();
+        }
+        self.0.seek(target)
+    }
+
+    fn doc(&self) -> DocId {
+        self.0.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.0.size_hint()
+    }
+}
+
+impl Scorer for SafeSeekScorer {
+    fn score(&mut self) -> Score {
+        self.0.score()
     }
 }
