@@ -28,6 +28,10 @@ pub(crate) struct Compiler<'a> {
     pub(crate) analyzer: TextAnalyzer,
     /// Edit distance for the fuzzy retry; 0 compiles plain terms.
     pub(crate) fuzzy_distance: u8,
+    /// Several clauses must match: words search `text` only (no title boost), which keeps an
+    /// AND of words a pure term intersection. BM25 over `text` still counts title words, since
+    /// the title is part of it.
+    pub(crate) lean: bool,
 }
 
 impl Compiler<'_> {
@@ -35,6 +39,7 @@ impl Compiler<'_> {
     pub(crate) fn compile(&mut self, parsed: &ParsedQuery) -> Option<Box<dyn Query>> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut positive = false;
+        self.lean = parsed.parts.iter().filter(|p| !p.negated).count() >= 2;
         for part in &parsed.parts {
             let Some(query) = self.clause(&part.clause) else {
                 continue;
@@ -104,43 +109,45 @@ impl Compiler<'_> {
 
     fn word(&mut self, text: &str) -> Option<Box<dyn Query>> {
         let tokens = self.analyze(text);
-        let exact_key = self.term_query(self.fields.key, &text.to_lowercase(), KEY_BOOST);
-        let textual: Option<Box<dyn Query>> = match tokens.as_slice() {
-            [] => None,
-            [(_, token)] => Some(Box::new(BooleanQuery::new(vec![
-                (Occur::Should, self.term_query(self.fields.text, token, 1.0)),
-                (
+        let lower = text.to_lowercase();
+        // Checked first so that a plain word stays a flat union of term scorers (block-max
+        // WAND) or, inside an AND, one term scorer (block-max intersection): tantivy only
+        // takes those fast paths when every clause is a bare term.
+        let key_exists = self
+            .searcher
+            .doc_freq(&Term::from_field_text(self.fields.key, &lower))
+            .unwrap_or(0)
+            > 0;
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        match tokens.as_slice() {
+            [] => {}
+            [(_, token)] => {
+                if self.lean && !key_exists {
+                    return Some(self.term_query(self.fields.text, token, 1.0));
+                }
+                should.push((Occur::Should, self.term_query(self.fields.text, token, 1.0)));
+                should.push((
                     Occur::Should,
                     self.term_query(self.fields.title, token, TITLE_BOOST),
-                ),
-            ]))),
+                ));
+            }
             // `PAY-12` or `token_refresh`: its parts in order. It sits in a union.
-            _ => self
-                .phrase_of(&tokens, self.fields.text)
-                .map(|q| Box::new(SafeSeek(q)) as Box<dyn Query>),
-        };
-        match textual {
-            Some(q) => Some(Box::new(BooleanQuery::new(vec![
-                (Occur::Should, q),
-                (Occur::Should, exact_key),
-            ]))),
-            // Only stop words: still find a document whose key is exactly this.
-            None if text.chars().any(char::is_alphanumeric) && text.len() > 1 => {
-                if self
-                    .searcher
-                    .doc_freq(&Term::from_field_text(
-                        self.fields.key,
-                        &text.to_lowercase(),
-                    ))
-                    .unwrap_or(0)
-                    > 0
-                {
-                    Some(exact_key)
-                } else {
-                    None
+            _ => {
+                if let Some(q) = self.phrase_of(&tokens, self.fields.text) {
+                    should.push((Occur::Should, Box::new(SafeSeek(q))));
                 }
             }
-            None => None,
+        }
+        if key_exists {
+            should.push((
+                Occur::Should,
+                self.term_query(self.fields.key, &lower, KEY_BOOST),
+            ));
+        }
+        match should.len() {
+            0 => None,
+            1 => should.pop().map(|(_, q)| q),
+            _ => Some(Box::new(BooleanQuery::new(should))),
         }
     }
 

@@ -258,6 +258,9 @@ impl SearchIndex {
         d.add_text(f.key, &doc.key);
         d.add_text(f.title, &doc.title);
         d.add_text(f.text, &doc.key);
+        // The title twice: its words weigh double in BM25 over `text`, which ranks title
+        // matches first even for queries that search `text` alone (see `Compiler::lean`).
+        d.add_text(f.text, &doc.title);
         d.add_text(f.text, &doc.title);
         d.add_text(f.text, &doc.body);
         for value in doc.fields.values() {
@@ -473,6 +476,7 @@ impl SearchIndex {
                 .tokenizer_for_field(self.fields.text)
                 .map_err(|e| index_error("no analyzer", e))?,
             fuzzy_distance: if fuzzy { self.fuzzy_distance } else { 0 },
+            lean: false,
         })
     }
 

@@ -19,7 +19,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bump on any change to fields or analysis.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 /// The file in the index directory that records [`SCHEMA_VERSION`]; written only after a
 /// complete build, so an interrupted build is rebuilt next time.
 pub(crate) const VERSION_FILE: &str = "qapms-index-version";
