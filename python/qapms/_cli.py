@@ -16,7 +16,11 @@ def main() -> None:
     # it; the default action makes Ctrl-C stop the command at once, as a native CLI would.
     # Store writes are transactional, so an interrupted command leaves nothing half-written.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    sys.exit(run_cli(sys.argv))
+    # Arguments that are not valid UTF-8 reach Python as lone surrogates, which cannot cross
+    # into Rust; each bad byte becomes U+FFFD instead, so the command sees (and can reject)
+    # the text rather than the user seeing a traceback.
+    argv = [a.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for a in sys.argv]
+    sys.exit(run_cli(argv))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@
 //! - [`integrations`]: the `Integration` trait, capability traits and the Jira, Testmo and
 //!   Splunk clients;
 //! - [`patterns`]: log and failure templates, anomaly detection and flakiness scoring;
-//! - [`results`]: streaming `JUnit` XML import and stable test identity.
+//! - [`results`]: streaming `JUnit` XML import and stable test identity;
+//! - [`search`]: the full-text index over every source, fuzzy ids and keys, related items.
 
 pub mod config;
 mod error;
@@ -25,6 +26,7 @@ pub mod logging;
 pub mod model;
 pub mod patterns;
 pub mod results;
+pub mod search;
 pub mod secrets;
 pub mod store;
 pub mod tracking;

@@ -46,9 +46,9 @@ use serde::Serialize;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, RunId, TestCase, TestId,
-    TestIdentity, TestResult, TestRun, Ticket, TicketFilter, TimeEntry, TimeEntryFilter,
-    TimeEntryId, User, UserId,
+    ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, RunId, SearchDocument,
+    SearchDocumentKey, TestCase, TestId, TestIdentity, TestResult, TestRun, Ticket, TicketFilter,
+    TimeEntry, TimeEntryFilter, TimeEntryId, User, UserId,
 };
 use crate::model::{
     HistoryEntry, IdlePeriod, StepEstimate, TimeHistoryFilter, Timer, TrackingWrite, Workflow,
@@ -496,6 +496,47 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Takes the lease on job `name` if nobody holds it, else `None`. See [`JobLease`].
     async fn try_job_lease(&self, name: &str) -> Result<Option<JobLease>>;
+
+    // ---- Search documents (and the rows the search index is built from) ---------------------
+
+    /// Inserts or replaces search documents by source and key, all in one transaction. When a
+    /// key appears more than once, the last one wins.
+    async fn upsert_search_documents(&self, docs: &[SearchDocument]) -> Result<()>;
+
+    /// Deletes search documents by key in one transaction; returns how many existed.
+    async fn delete_search_documents(&self, keys: &[SearchDocumentKey]) -> Result<u64>;
+
+    /// The documents with these keys; keys with no document are left out.
+    async fn search_documents_by_key(
+        &self,
+        keys: &[SearchDocumentKey],
+    ) -> Result<Vec<SearchDocument>>;
+
+    /// Up to `limit` documents ordered by source and key, starting after `after`: the index
+    /// rebuild pages through every document with it.
+    async fn search_documents_after(
+        &self,
+        after: Option<&SearchDocumentKey>,
+        limit: u32,
+    ) -> Result<Vec<SearchDocument>>;
+
+    /// Up to `limit` tickets ordered by key, starting after `after`.
+    async fn tickets_after(&self, after: Option<&IssueKey>, limit: u32) -> Result<Vec<Ticket>>;
+
+    /// The tickets with these keys; missing keys are left out.
+    async fn tickets_by_key(&self, keys: &[IssueKey]) -> Result<Vec<Ticket>>;
+
+    /// Up to `limit` test cases with the time each was last written, ordered by id, starting
+    /// after `after`.
+    async fn test_cases_after(
+        &self,
+        after: Option<&TestId>,
+        limit: u32,
+    ) -> Result<Vec<(TestCase, DateTime<Utc>)>>;
+
+    /// The test cases with these ids and the time each was last written; missing ids are left
+    /// out.
+    async fn test_cases_by_id(&self, ids: &[TestId]) -> Result<Vec<(TestCase, DateTime<Utc>)>>;
 }
 
 /// An import in progress: one open transaction, from [`Store::begin_run_import`].

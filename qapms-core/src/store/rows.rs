@@ -363,3 +363,47 @@ impl TryFrom<PatternLinkRow> for StoredLink {
         })
     }
 }
+
+// ---- Search documents ------------------------------------------------------------------------
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SearchDocumentRow {
+    kind: String,
+    source_key: String,
+    doc_type: String,
+    title: String,
+    body: String,
+    url: Option<String>,
+    project: Option<String>,
+    status: Option<String>,
+    tags: Json<Vec<String>>,
+    ticket_keys: Json<Vec<String>>,
+    fields: Json<std::collections::BTreeMap<String, String>>,
+    updated_at: DbTime,
+}
+
+impl TryFrom<SearchDocumentRow> for crate::model::SearchDocument {
+    type Error = Error;
+
+    fn try_from(row: SearchDocumentRow) -> Result<Self> {
+        Ok(Self {
+            source: row.kind,
+            source_key: row.source_key,
+            doc_type: row.doc_type,
+            title: row.title,
+            body: row.body,
+            url: row.url,
+            project: row.project,
+            status: row.status,
+            tags: row.tags.0,
+            ticket_keys: row
+                .ticket_keys
+                .0
+                .iter()
+                .map(|k| parse::<IssueKey>(k, "search_documents.ticket_keys"))
+                .collect::<Result<_>>()?,
+            fields: row.fields.0,
+            updated_at: row.updated_at.into(),
+        })
+    }
+}

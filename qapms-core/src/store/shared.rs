@@ -20,9 +20,9 @@ use uuid::Uuid;
 use super::{BACKEND, BEGIN_WRITE, Db, ThisStore};
 use crate::model::PatternId;
 use crate::model::{
-    ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, RunId, TestCase, TestId,
-    TestIdentity, TestResult, TestRun, TestSource, Ticket, TicketFilter, TimeEntry,
-    TimeEntryFilter, TimeEntryId, User, UserId, utc_now,
+    ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, RunId, SearchDocument,
+    SearchDocumentKey, TestCase, TestId, TestIdentity, TestResult, TestRun, TestSource, Ticket,
+    TicketFilter, TimeEntry, TimeEntryFilter, TimeEntryId, User, UserId, utc_now,
 };
 use crate::model::{
     HistoryEntry, IdlePeriod, Step, StepEstimate, TimeHistoryFilter, Timer, TimerChange,
@@ -37,8 +37,8 @@ use crate::patterns::analyze::{
 use crate::patterns::cluster::CLUSTER_KIND;
 use crate::store::error::{db_error, is_unique_violation};
 use crate::store::rows::{
-    AlertRow, PatternLinkRow, PatternRow, ResultRow, RunRow, TestCaseRow, TestIdentityRow,
-    TicketRow, TimeEntryRow, UserRow, convert,
+    AlertRow, PatternLinkRow, PatternRow, ResultRow, RunRow, SearchDocumentRow, TestCaseRow,
+    TestIdentityRow, TicketRow, TimeEntryRow, UserRow, convert,
 };
 use crate::store::time::DbTime;
 use crate::store::workflow_rows::{
@@ -757,6 +757,205 @@ impl Store for ThisStore {
         .await
         .map_err(|e| db_error("cursor", e).with_context("integration", integration))?;
         Ok(())
+    }
+
+    // ---- Search documents -------------------------------------------------------------------
+
+    async fn upsert_search_documents(&self, docs: &[SearchDocument]) -> Result<()> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        for doc in docs {
+            not_empty(&doc.source, "a search document's source")?;
+            not_empty(&doc.source_key, "a search document's key")
+                .map_err(|e| e.with_context("source", doc.source.clone()))?;
+        }
+        let docs = last_per_key(docs, SearchDocument::key);
+        let mut tx = self.begin_write("search document").await?;
+        for chunk in docs.chunks(CHUNK_ROWS) {
+            let mut qb = QueryBuilder::<Db>::new(format!(
+                "INSERT INTO search_documents (id, {SEARCH_DOCUMENT_COLUMNS}) "
+            ));
+            qb.push_values(chunk, |mut row, d| {
+                let keys: Vec<&str> = d.ticket_keys.iter().map(IssueKey::as_str).collect();
+                row.push_bind(Uuid::now_v7())
+                    .push_bind(d.source.clone())
+                    .push_bind(d.source_key.clone())
+                    .push_bind(d.doc_type.clone())
+                    .push_bind(d.title.clone())
+                    .push_bind(d.body.clone())
+                    .push_bind(d.url.clone())
+                    .push_bind(d.project.clone())
+                    .push_bind(d.status.clone())
+                    .push_bind(Json(d.tags.clone()))
+                    .push_bind(Json(serde_json::json!(keys)))
+                    .push_bind(Json(d.fields.clone()))
+                    .push_bind(DbTime(d.updated_at));
+            });
+            qb.push(
+                " ON CONFLICT (kind, source_key) DO UPDATE SET doc_type = excluded.doc_type, \
+                 title = excluded.title, body = excluded.body, url = excluded.url, \
+                 project = excluded.project, status = excluded.status, tags = excluded.tags, \
+                 ticket_keys = excluded.ticket_keys, fields = excluded.fields, \
+                 updated_at = excluded.updated_at",
+            );
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("search document", e))?;
+        }
+        commit(tx, "search document").await
+    }
+
+    async fn delete_search_documents(&self, keys: &[SearchDocumentKey]) -> Result<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let keys: Vec<&SearchDocumentKey> =
+            keys.iter().collect::<HashSet<_>>().into_iter().collect();
+        let mut deleted = 0;
+        let mut tx = self.begin_write("search document").await?;
+        for chunk in keys.chunks(LOOKUP_KEYS / 2) {
+            let mut qb = QueryBuilder::<Db>::new("DELETE FROM search_documents WHERE ");
+            push_document_keys(&mut qb, chunk);
+            deleted += qb
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("search document", e))?
+                .rows_affected();
+        }
+        commit(tx, "search document").await?;
+        Ok(deleted)
+    }
+
+    async fn search_documents_by_key(
+        &self,
+        keys: &[SearchDocumentKey],
+    ) -> Result<Vec<SearchDocument>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(LOOKUP_KEYS / 2) {
+            let mut qb = QueryBuilder::<Db>::new(format!(
+                "SELECT {SEARCH_DOCUMENT_COLUMNS} FROM search_documents WHERE "
+            ));
+            push_document_keys(&mut qb, chunk);
+            qb.push(" ORDER BY kind, source_key");
+            let rows: Vec<SearchDocumentRow> = qb
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error("search document", e))?;
+            out.extend(convert::<_, SearchDocument>(rows)?);
+        }
+        Ok(out)
+    }
+
+    async fn search_documents_after(
+        &self,
+        after: Option<&SearchDocumentKey>,
+        limit: u32,
+    ) -> Result<Vec<SearchDocument>> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {SEARCH_DOCUMENT_COLUMNS} FROM search_documents"
+        ));
+        if let Some(after) = after {
+            qb.push(" WHERE kind > ")
+                .push_bind(after.source.clone())
+                .push(" OR (kind = ")
+                .push_bind(after.source.clone())
+                .push(" AND source_key > ")
+                .push_bind(after.source_key.clone())
+                .push(")");
+        }
+        qb.push(" ORDER BY kind, source_key LIMIT ")
+            .push_bind(i64::from(limit.min(MAX_SCAN)));
+        let rows: Vec<SearchDocumentRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("search document", e))?;
+        convert(rows)
+    }
+
+    async fn tickets_after(&self, after: Option<&IssueKey>, limit: u32) -> Result<Vec<Ticket>> {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {TICKET_COLUMNS} FROM tickets"));
+        if let Some(after) = after {
+            qb.push(" WHERE key > ")
+                .push_bind(after.as_str().to_owned());
+        }
+        qb.push(" ORDER BY key LIMIT ")
+            .push_bind(i64::from(limit.min(MAX_SCAN)));
+        let rows: Vec<TicketRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("ticket", e))?;
+        convert(rows)
+    }
+
+    async fn tickets_by_key(&self, keys: &[IssueKey]) -> Result<Vec<Ticket>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(LOOKUP_KEYS) {
+            let mut qb = QueryBuilder::<Db>::new(format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets WHERE key IN ("
+            ));
+            let mut list = qb.separated(", ");
+            for key in chunk {
+                list.push_bind(key.as_str().to_owned());
+            }
+            qb.push(") ORDER BY key");
+            let rows: Vec<TicketRow> = qb
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error("ticket", e))?;
+            out.extend(convert::<_, Ticket>(rows)?);
+        }
+        Ok(out)
+    }
+
+    async fn test_cases_after(
+        &self,
+        after: Option<&TestId>,
+        limit: u32,
+    ) -> Result<Vec<(TestCase, DateTime<Utc>)>> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {TEST_CASE_COLUMNS}, updated_at FROM test_cases"
+        ));
+        if let Some(after) = after {
+            qb.push(" WHERE id > ").push_bind(after.as_uuid());
+        }
+        qb.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit.min(MAX_SCAN)));
+        let rows = qb
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("test case", e))?;
+        rows.iter().map(case_with_time).collect()
+    }
+
+    async fn test_cases_by_id(&self, ids: &[TestId]) -> Result<Vec<(TestCase, DateTime<Utc>)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(LOOKUP_KEYS) {
+            let mut qb = QueryBuilder::<Db>::new(format!(
+                "SELECT {TEST_CASE_COLUMNS}, updated_at FROM test_cases WHERE id IN ("
+            ));
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_uuid());
+            }
+            qb.push(") ORDER BY id");
+            let rows = qb
+                .build()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error("test case", e))?;
+            for row in &rows {
+                out.push(case_with_time(row)?);
+            }
+        }
+        Ok(out)
     }
 
     // ---- Workflows and time tracking --------------------------------------------------------
@@ -2653,4 +2852,43 @@ impl From<ApiTokenRow> for ApiTokenRecord {
             revoked_at: row.revoked_at.map(Into::into),
         }
     }
+}
+
+// ---- Search documents -------------------------------------------------------------------------
+
+const SEARCH_DOCUMENT_COLUMNS: &str = "kind, source_key, doc_type, title, body, url, project, \
+     status, tags, ticket_keys, fields, updated_at";
+
+/// Rows per page when the index pages through a table.
+const MAX_SCAN: u32 = 10_000;
+
+/// `(kind = $1 AND source_key = $2) OR …`: row values in `IN` are not in every SQLite build's
+/// planner as an index lookup, while this form uses the `(kind, source_key)` unique index.
+fn push_document_keys(
+    qb: &mut QueryBuilder<Db>,
+    keys: &[impl std::borrow::Borrow<SearchDocumentKey>],
+) {
+    qb.push("(");
+    for (i, key) in keys.iter().enumerate() {
+        let key = key.borrow();
+        if i > 0 {
+            qb.push(" OR ");
+        }
+        qb.push("(kind = ")
+            .push_bind(key.source.clone())
+            .push(" AND source_key = ")
+            .push_bind(key.source_key.clone())
+            .push(")");
+    }
+    qb.push(")");
+}
+
+/// A test case row plus its `updated_at`, which the domain type does not carry.
+fn case_with_time(row: &<Db as sqlx::Database>::Row) -> Result<(TestCase, DateTime<Utc>)> {
+    use sqlx::{FromRow, Row};
+    let case = TestCaseRow::from_row(row).map_err(|e| db_error("test case", e))?;
+    let updated: DbTime = row
+        .try_get("updated_at")
+        .map_err(|e| db_error("test case", e))?;
+    Ok((case.try_into()?, updated.into()))
 }

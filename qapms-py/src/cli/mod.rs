@@ -14,6 +14,7 @@ mod config_cmd;
 mod import_cmd;
 mod output;
 mod patterns_cmd;
+mod search_cmd;
 mod secrets_cmd;
 mod store_cmd;
 mod time_cmd;
@@ -90,6 +91,8 @@ enum Command {
     /// Acknowledge, resolve or mute detected-pattern alerts.
     #[command(subcommand)]
     Alerts(patterns_cmd::AlertsCommand),
+    /// Search tickets, test cases, requests, saved searches and reports; rebuild the index.
+    Search(search_cmd::SearchArgs),
 }
 
 /// What every command gets: the environment snapshot and the global options.
@@ -203,6 +206,7 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
         Command::Timer(args) => time_cmd::run_timer(&ctx, args, out),
         Command::Time(args) => time_cmd::run_time(&ctx, args, out),
         Command::Alerts(cmd) => patterns_cmd::run_alerts(&ctx, cmd, out),
+        Command::Search(args) => search_cmd::run(&ctx, &args, out),
     }
 }
 
