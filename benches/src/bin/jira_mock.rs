@@ -16,6 +16,7 @@
 )]
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -48,9 +49,12 @@ struct Stored {
     fields: Vec<(String, String)>,
 }
 
+/// A page is known by its sorted field list, first issue and size.
+type PageKey = (Vec<String>, usize, usize);
+
 struct Site {
     issues: Vec<Stored>,
-    pages: RwLock<HashMap<(Vec<String>, usize, usize), Bytes>>,
+    pages: RwLock<HashMap<PageKey, Bytes>>,
 }
 
 fn store(issue: &Value) -> Stored {
@@ -60,7 +64,7 @@ fn store(issue: &Value) -> Stored {
             if !head.is_empty() {
                 head.push(',');
             }
-            head.push_str(&format!("{}:{}", Value::String(key.into()), v));
+            let _ = write!(head, "{}:{}", Value::String(key.into()), v);
         }
     }
     let fields = issue["fields"]
@@ -120,21 +124,21 @@ fn parse_post(body: &[u8]) -> Option<Query> {
 }
 
 async fn page(site: &Site, q: Query) -> Response {
-    let size = q.max.clamp(1, PAGE_LIMIT);
+    let page_size = q.max.clamp(1, PAGE_LIMIT);
     let mut fields = q.fields;
     if fields.iter().any(|f| f == "*all" || f == "*navigable") {
         fields = vec!["*all".to_owned()];
     }
     fields.sort();
     fields.dedup();
-    let cache_key = (fields, q.start, size);
+    let cache_key = (fields, q.start, page_size);
     if let Some(bytes) = site.pages.read().await.get(&cache_key) {
         return json(bytes.clone());
     }
-    let (fields, start, size) = &cache_key;
+    let (fields, start, _) = &cache_key;
     let all = fields.first().is_some_and(|f| f == "*all");
-    let end = (start + size).min(site.issues.len());
-    let mut out = String::with_capacity(16 * 1024 * size);
+    let end = (start + page_size).min(site.issues.len());
+    let mut out = String::with_capacity(16 * 1024 * page_size);
     out.push_str("{\"issues\":[");
     for (i, issue) in site.issues[(*start).min(end)..end].iter().enumerate() {
         if i > 0 {
@@ -159,7 +163,7 @@ async fn page(site: &Site, q: Query) -> Response {
     }
     out.push(']');
     if end < site.issues.len() {
-        out.push_str(&format!(",\"nextPageToken\":\"{end}\",\"isLast\":false}}"));
+        let _ = write!(out, ",\"nextPageToken\":\"{end}\",\"isLast\":false}}");
     } else {
         out.push_str(",\"isLast\":true}");
     }
