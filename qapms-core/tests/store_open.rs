@@ -93,7 +93,7 @@ async fn postgres_is_picked_by_both_schemes() {
         let (url, schema) = common::pg_schema_url(&base);
         let store = open(&url).await.unwrap();
         assert_eq!(store.backend(), Backend::Postgres);
-        assert_eq!(store.info().await.unwrap().schema_version, 1);
+        assert!(store.info().await.unwrap().schema_version >= 1);
         store.close().await;
         common::drop_schema(&base, &schema).await.unwrap();
     }
