@@ -40,7 +40,7 @@ build: ## Build every Rust binary
 	cargo build --workspace --bins
 
 .PHONY: test
-test: test-rust test-python ## Build everything and run every suite (Rust, store on SQLite and PostgreSQL, Python)
+test: test-rust test-python test-vscode ## Build everything and run every suite (Rust, store on SQLite and PostgreSQL, Python, the VS Code extension)
 
 .PHONY: test-rust
 test-rust: build
@@ -54,7 +54,17 @@ endif
 .PHONY: test-python
 test-python: dev build
 	QAPMS_SERVER_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/qapms-server \
+	QAPMS_LSP_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/qapms-lsp \
 		$(PY) -m pytest python/tests -q
+
+# The extension's TypeScript build and its manifest tests; skipped where npm is missing.
+.PHONY: test-vscode
+test-vscode:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd editors/vscode && npm ci --no-audit --no-fund && npm run compile && npm test; \
+	else \
+		echo "npm not found: the VS Code extension is not built"; \
+	fi
 
 .PHONY: fmt
 fmt: venv ## Format Rust and Python

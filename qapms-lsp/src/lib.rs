@@ -1,20 +1,30 @@
 //! qapms-lsp: qapms in any LSP editor.
 //!
-//! This first cut serves `qapms.yaml`: the editor gets the config validator's diagnostics with
-//! exact ranges while the user types. Ticket and test intelligence build on the same skeleton.
+//! Ticket and test intelligence in any LSP editor: hovers, links, completion and diagnostics
+//! for Jira keys (only the configured or synced projects, only in comments, strings and prose),
+//! test history, flakiness and clusters on test declarations, workspace symbols from qapms
+//! search, code actions that create issues and start workflows, and `qapms.yaml` support.
 //!
 //! Layout (after ruff's and texlab's servers):
-//! - [`server`]: the `LanguageServer` impl, which only routes to handlers;
-//! - [`session`]: mutable state (open documents), behind one lock that is never held across an
-//!   `.await`; handlers take a [`session::Snapshot`] and work on that;
+//! - `server`: the `LanguageServer` impl, which only routes to handlers;
+//! - `session`: mutable state; edits go through one task, in order, with version checks, and
+//!   handlers read immutable `Document` snapshots;
+//! - `workspace`: config, store, Jira and the read-only caches (swapped whole on refresh);
 //! - `handlers/`: one file per request or notification;
-//! - [`convert`]: positions between qapms (1-based line, character column) and LSP (0-based,
-//!   UTF-16 code units).
+//! - [`features`]: protocol-free recognisers and parsers (key recogniser, comment and string
+//!   regions, test file parsers, the config schema walker);
+//! - [`convert`]: positions between qapms (1-based line, character column), byte offsets and LSP
+//!   (0-based, UTF-16 code units).
 
 pub mod convert;
+mod document;
+pub mod features;
 mod handlers;
+mod progress;
 mod server;
-pub mod session;
+mod session;
+mod settings;
+mod workspace;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp_server::{LspService, Server};

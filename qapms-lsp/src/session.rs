@@ -1,83 +1,260 @@
-//! Mutable server state and the read-only snapshots handlers work on.
+//! Mutable server state, and the read-only snapshots handlers work on.
 //!
-//! Handlers run concurrently, so edits must be applied in order: every change carries the
-//! document version, and an older version never replaces a newer one.
+//! The framework runs handlers concurrently, so document edits are not applied by the
+//! handlers themselves: `didOpen`/`didChange`/`didClose` only queue the edit (synchronously,
+//! before their first `.await`, so the queue holds them in arrival order) and one task applies
+//! them in order. An edit older than the stored version is dropped. A request that reads a
+//! document first waits for a barrier through the same queue, so it sees every edit that
+//! arrived before it: hovers during a burst of `didChange` answer for the latest text.
+//!
+//! The documents map is written only by that task; readers take an `Arc<Document>` out of it
+//! under a short read lock (never held across an `.await`). The workspace is swapped whole
+//! when it has loaded.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use qapms_core::config::Env;
-use tokio::sync::RwLock;
+use tokio::sync::{mpsc, oneshot};
 use tower_lsp_server::ls_types::Uri;
 
-/// One open document.
-#[derive(Debug, Clone)]
-pub struct Document {
-    pub version: i32,
-    pub text: Arc<str>,
+use crate::document::Document;
+use crate::features::keys::Projects;
+use crate::workspace::Workspace;
+
+/// What happens to a document.
+#[derive(Debug)]
+pub(crate) enum Edit {
+    Open {
+        uri: Uri,
+        version: i32,
+        text: String,
+        language_id: String,
+    },
+    Change {
+        uri: Uri,
+        version: i32,
+        text: String,
+    },
+    Close {
+        uri: Uri,
+    },
+    /// Answered once every edit queued before it is applied.
+    Barrier(oneshot::Sender<()>),
+    /// Answered with the document as of every edit queued before it (and none after).
+    Snapshot {
+        uri: Uri,
+        reply: oneshot::Sender<Option<Arc<Document>>>,
+    },
 }
 
-/// All open documents, and the environment the server started in.
+/// A document that changed, for the diagnostics that follow.
+#[derive(Debug, Clone)]
+pub(crate) struct Changed {
+    pub uri: Uri,
+    pub closed: bool,
+}
+
 #[derive(Debug)]
-pub struct Session {
-    documents: RwLock<HashMap<Uri, Document>>,
+pub(crate) struct Session {
+    edits: mpsc::UnboundedSender<Edit>,
+    documents: Arc<RwLock<HashMap<Uri, Arc<Document>>>>,
+    workspace: RwLock<Arc<Workspace>>,
+    /// The projects new documents are analysed with, shared with the edit task.
+    projects: Arc<RwLock<Arc<Projects>>>,
+    /// Documents whose last published diagnostics were not empty (so an empty set must be
+    /// sent to clear them); others get nothing, to keep the client quiet.
+    diagnosed: RwLock<HashSet<Uri>>,
     env: Env,
 }
 
-/// A document as it was at one version; handlers read this and never the live session.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub uri: Uri,
-    pub document: Document,
-}
-
 impl Session {
-    /// A session that checks `${VAR}` references against `env`.
-    pub fn new(env: Env) -> Self {
-        Self {
-            documents: RwLock::default(),
+    /// The session and the receiver of applied changes (for diagnostics).
+    pub(crate) fn new(env: Env, workspace: Workspace) -> (Self, mpsc::UnboundedReceiver<Changed>) {
+        let (edits, queue) = mpsc::unbounded_channel();
+        let (changed_tx, changed_rx) = mpsc::unbounded_channel();
+        let documents: Arc<RwLock<HashMap<Uri, Arc<Document>>>> = Arc::default();
+        let projects = Arc::new(RwLock::new(Arc::new(workspace.projects.clone())));
+        let session = Self {
+            edits,
+            documents: documents.clone(),
+            workspace: RwLock::new(Arc::new(workspace)),
+            projects: projects.clone(),
+            diagnosed: RwLock::default(),
             env,
-        }
+        };
+        tokio::spawn(apply_edits(queue, documents, projects, changed_tx));
+        (session, changed_rx)
     }
 
-    /// The environment `qapms.yaml` is interpolated against.
-    pub fn env(&self) -> &Env {
+    pub(crate) fn env(&self) -> &Env {
         &self.env
     }
 
-    /// Stores `text` at `version` unless a newer version is already there. Returns whether the
-    /// document changed.
-    pub async fn update(&self, uri: Uri, version: i32, text: String) -> bool {
-        let mut documents = self.documents.write().await;
-        match documents.get(&uri) {
-            Some(existing) if existing.version > version => false,
-            _ => {
-                documents.insert(
-                    uri,
-                    Document {
-                        version,
-                        text: Arc::from(text),
-                    },
-                );
-                true
-            }
+    /// Queues an edit. Called before any `.await` in the notification handler.
+    pub(crate) fn queue(&self, edit: Edit) {
+        if self.edits.send(edit).is_err() {
+            tracing::error!("the document task has stopped; edit dropped");
         }
     }
 
-    pub async fn close(&self, uri: &Uri) {
-        self.documents.write().await.remove(uri);
+    /// Waits until every edit queued so far is applied.
+    pub(crate) async fn settle(&self) {
+        let (tx, rx) = oneshot::channel();
+        self.queue(Edit::Barrier(tx));
+        let _ = rx.await;
     }
 
-    pub async fn snapshot(&self, uri: &Uri) -> Option<Snapshot> {
-        let documents = self.documents.read().await;
-        documents.get(uri).map(|document| Snapshot {
+    /// The document as of every edit received before this call, and of none received after:
+    /// a hover sent right after version 7 answers for version 7 even while 8 is applied.
+    pub(crate) async fn document(&self, uri: &Uri) -> Option<Arc<Document>> {
+        let (reply, rx) = oneshot::channel();
+        self.queue(Edit::Snapshot {
             uri: uri.clone(),
-            document: document.clone(),
-        })
+            reply,
+        });
+        rx.await.ok().flatten()
     }
 
-    /// The version currently stored, to drop results computed for an older one.
-    pub async fn version(&self, uri: &Uri) -> Option<i32> {
-        self.documents.read().await.get(uri).map(|d| d.version)
+    /// The document as it is now, without waiting for queued edits.
+    pub(crate) fn current(&self, uri: &Uri) -> Option<Arc<Document>> {
+        self.documents
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(uri)
+            .cloned()
+    }
+
+    pub(crate) fn open_documents(&self) -> Vec<Arc<Document>> {
+        self.documents
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Records what is about to be published for `uri`; returns whether to publish it.
+    pub(crate) fn should_publish(&self, uri: &Uri, always: bool, empty: bool) -> bool {
+        let mut diagnosed = self
+            .diagnosed
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let had = if empty {
+            diagnosed.remove(uri)
+        } else {
+            !diagnosed.insert(uri.clone())
+        };
+        always || !empty || had
+    }
+
+    pub(crate) fn workspace(&self) -> Arc<Workspace> {
+        self.workspace
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Installs a loaded workspace; open documents are analysed again with its projects.
+    pub(crate) async fn set_workspace(&self, workspace: Workspace) {
+        let projects = Arc::new(workspace.projects.clone());
+        *self
+            .workspace
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(workspace);
+        // Edits applied from now on use the new projects; those applied before are redone.
+        *self
+            .projects
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = projects.clone();
+        self.settle().await;
+        let mut docs = self
+            .documents
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for doc in docs.values_mut() {
+            if !Arc::ptr_eq(&doc.projects_arc(), &projects) {
+                *doc = Arc::new(doc.reanalysed(projects.clone()));
+            }
+        }
+    }
+}
+
+/// The one task that applies edits, in the order they were queued.
+async fn apply_edits(
+    mut queue: mpsc::UnboundedReceiver<Edit>,
+    documents: Arc<RwLock<HashMap<Uri, Arc<Document>>>>,
+    projects: Arc<RwLock<Arc<Projects>>>,
+    changed: mpsc::UnboundedSender<Changed>,
+) {
+    while let Some(edit) = queue.recv().await {
+        let note = {
+            let mut docs = documents.write().unwrap_or_else(PoisonError::into_inner);
+            match edit {
+                Edit::Barrier(done) => {
+                    let _ = done.send(());
+                    None
+                }
+                Edit::Snapshot { uri, reply } => {
+                    let _ = reply.send(docs.get(&uri).cloned());
+                    None
+                }
+                Edit::Open {
+                    uri,
+                    version,
+                    text,
+                    language_id,
+                } => {
+                    let projects = projects
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clone();
+                    let doc =
+                        Document::new(uri.clone(), version, text.into(), &language_id, projects);
+                    docs.insert(uri.clone(), Arc::new(doc));
+                    Some(Changed { uri, closed: false })
+                }
+                Edit::Change { uri, version, text } => match docs.get(&uri) {
+                    Some(old) if old.version >= version => {
+                        tracing::debug!(version, current = old.version, "stale edit dropped");
+                        None
+                    }
+                    Some(old) => {
+                        let projects = projects
+                            .read()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .clone();
+                        let language_id = language_id_of(old);
+                        let doc =
+                            Document::new(uri.clone(), version, text.into(), language_id, projects);
+                        docs.insert(uri.clone(), Arc::new(doc));
+                        Some(Changed { uri, closed: false })
+                    }
+                    None => {
+                        tracing::debug!("change for a document that is not open");
+                        None
+                    }
+                },
+                Edit::Close { uri } => docs.remove(&uri).map(|_| Changed { uri, closed: true }),
+            }
+        };
+        if let Some(note) = note {
+            let _ = changed.send(note);
+        }
+    }
+}
+
+/// The language id a changed document keeps (the client sends it only on open).
+fn language_id_of(doc: &Document) -> &'static str {
+    use crate::features::regions::Language;
+    match doc.language {
+        Language::Python => "python",
+        Language::Json => "json",
+        Language::Yaml => "yaml",
+        Language::Markdown => "markdown",
+        Language::Gherkin => "feature",
+        Language::PlainText => "plaintext",
+        // Detected from the path again.
+        Language::CLike | Language::Other => "",
     }
 }

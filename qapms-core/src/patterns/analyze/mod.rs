@@ -293,7 +293,10 @@ fn unpack(v: u64) -> (u32, u32, u64) {
     (run, attempt, v & 0xFF)
 }
 
-fn condition_of(environment: Option<&str>, revision: Option<&str>) -> u64 {
+/// The condition key of a run (its environment and revision): attempts with equal keys in a row
+/// are comparable for flakiness. Public so a front-end that scores one test from its own
+/// results (the language server's hover) gets the same verdict as the full analysis.
+pub fn condition_of(environment: Option<&str>, revision: Option<&str>) -> u64 {
     let text = format!(
         "{}\u{1f}{}",
         environment.unwrap_or_default(),
