@@ -243,6 +243,26 @@ async fn attach_to_workflows(
     }
 }
 
+/// Every test case of `JUnit` XML files, in order, read by the import's own streaming reader,
+/// without storing anything: for sending a report on (to Testmo) from any front-end. Errors
+/// name the file and the line.
+pub fn read_junit_files(paths: &[PathBuf], limits: Limits) -> Result<Vec<JunitCase>> {
+    if paths.is_empty() {
+        return Err(Error::invalid_input("no JUnit XML file to read"));
+    }
+    let mut cases = Vec::new();
+    for path in paths {
+        let file = File::open(path)
+            .map_err(|e| Error::from(e).with_context("file", path.display().to_string()))?;
+        let mut reader = JunitReader::new(BufReader::with_capacity(256 << 10, file), limits);
+        reader.header().map_err(|e| located(path, &e))?;
+        while let Some(case) = reader.next_case().map_err(|e| located(path, &e))? {
+            cases.push(case);
+        }
+    }
+    Ok(cases)
+}
+
 /// Parses a whole report held in memory: for tests, fuzzing and small inputs. Errors name
 /// `line N`.
 pub fn parse_junit(bytes: &[u8], limits: Limits) -> Result<Vec<JunitCase>> {
@@ -411,6 +431,28 @@ mod tests {
         assert_eq!(line_at(text, 2), 2);
         assert_eq!(line_at(text, 99), 3);
         assert_eq!(line_in(&text[..], 4).unwrap(), 3);
+    }
+
+    #[test]
+    fn junit_files_are_read_in_order_and_errors_name_the_file() {
+        let dir = std::env::temp_dir().join(format!("qapms-read-junit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("a.xml");
+        std::fs::write(
+            &good,
+            r#"<testsuite name="s"><testcase classname="c" name="one"/><testcase classname="c" name="two"><failure message="boom"/></testcase></testsuite>"#,
+        )
+        .unwrap();
+        let bad = dir.join("b.xml");
+        std::fs::write(&bad, "<testsuite>\n<testcase name=\"x\">\n</testsuite>").unwrap();
+        let cases = read_junit_files(std::slice::from_ref(&good), Limits::default()).unwrap();
+        let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["one", "two"]);
+        assert_eq!(cases[1].attempts[0].status, TestStatus::Failed);
+        let err = read_junit_files(&[good, bad.clone()], Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("b.xml"), "{err}");
+        assert!(read_junit_files(&[], Limits::default()).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
