@@ -192,6 +192,32 @@ pub async fn open_with(settings: &StoreSettings) -> Result<Arc<dyn Store>> {
     Ok(store)
 }
 
+/// The user named `name`, created with `role` on first use: how the command line and the
+/// Python package act for whoever runs them. A concurrent creator wins the race and its row is
+/// read back, so two processes starting at once end up with one user.
+pub async fn ensure_user(
+    store: &dyn Store,
+    name: &str,
+    role: crate::model::Role,
+) -> Result<crate::model::User> {
+    use crate::ErrorKind;
+    if name.trim().is_empty() {
+        return Err(Error::invalid_input("a user name cannot be empty"));
+    }
+    match store.user_by_name(name).await {
+        Ok(user) => Ok(user),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            let user = crate::model::User::new(name, role);
+            match store.create_user(&user).await {
+                Ok(()) => Ok(user),
+                Err(e) if e.kind() == ErrorKind::Conflict => store.user_by_name(name).await,
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The error for a backend compiled out of this build.
 #[cfg(not(all(feature = "sqlite", feature = "postgres")))]
 fn missing_backend(name: &str, feature: &str) -> Error {
