@@ -290,6 +290,28 @@ async fn environments_keep_secret_values_out_of_debug_output() {
     assert!(!format!("{env:?}").contains("s3cr3t-env-value"));
 }
 
+#[tokio::test]
+async fn a_vault_secret_without_a_value_is_still_a_secret() {
+    let server = MockServer::start().await;
+    // The contract's sample as is: `apiKey` has `secret: true` and no `value` (vault-backed).
+    serve(
+        &server,
+        "/environments/5daabc50-8451-43f6-922d-96b403b4f28e",
+        "get-environments-environmentId.response.json",
+    )
+    .await;
+    catch_all(&server).await;
+    let env = postman(&server)
+        .environments()
+        .get(&EnvironmentId::new("5daabc50-8451-43f6-922d-96b403b4f28e"))
+        .await
+        .unwrap();
+    let secret = &env.values[1];
+    assert_eq!(secret.key, "apiKey");
+    assert!(secret.is_secret());
+    assert!(secret.value.is_none());
+}
+
 #[tokio::test(start_paused = true)]
 async fn list_calls_wait_for_the_ten_per_ten_seconds_budget() {
     let server = MockServer::start().await;

@@ -225,7 +225,9 @@ impl From<RawEnvironmentValue> for EnvironmentValue {
         });
         let is_secret = raw.secret == Some(true) || raw.kind.as_deref() == Some("secret");
         let (value, secret) = if is_secret {
-            (None, text.map(SecretString::from))
+            // A vault-backed secret arrives without a value; it is still a secret, so it must
+            // not read back as a plain variable with no value.
+            (None, Some(SecretString::from(text.unwrap_or_default())))
         } else {
             (text, None)
         };
