@@ -14,8 +14,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import fake_http
 import pytest
+from fake_grafana import FakeGrafana
 from fake_jira import FakeJira, serve
+from fake_postman import API_KEY, FakePostman
+from fake_splunk import FakeSplunk
+from fake_testmo import FakeTestmo
+
+# The pytest plugin's own tests run sample suites through pytester.
+pytest_plugins = ["pytester"]
 
 
 @dataclass
@@ -80,3 +88,42 @@ def _basic(user: str, token: str) -> str:
     import base64
 
     return base64.b64encode(f"{user}:{token}".encode()).decode()
+
+
+@pytest.fixture
+def fake_postman() -> Iterator[FakePostman]:
+    """A fake Postman API with 250 collections, answering from the contract's samples."""
+    fake = FakePostman(auth_header=API_KEY, auth_header_name="X-API-Key")
+    yield from fake_http.serve(fake)
+
+
+@pytest.fixture
+def fake_testmo() -> Iterator[FakeTestmo]:
+    """A fake Testmo with project 1 (230 cases) and the automation run lifecycle."""
+    yield from fake_http.serve(FakeTestmo())
+
+
+@pytest.fixture
+def fake_splunk() -> Iterator[FakeSplunk]:
+    """A fake Splunk REST API whose jobs poll RUNNING then DONE."""
+    yield from fake_http.serve(FakeSplunk())
+
+
+@pytest.fixture
+def fake_grafana() -> Iterator[FakeGrafana]:
+    """A fake Grafana with the contract's dashboards and annotations."""
+    yield from fake_http.serve(FakeGrafana())
+
+
+@pytest.fixture
+def in_home(home: Home, monkeypatch: pytest.MonkeyPatch) -> Home:
+    """``home``, applied to this process (environment and working directory), for tests that
+    open a ``qapms.Workspace`` in-process."""
+    for name in list(os.environ):
+        if name.startswith("QAPMS_") and name not in home.env:
+            monkeypatch.delenv(name)
+    for k, v in home.env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("QAPMS_USER", "quinn")
+    monkeypatch.chdir(home.cwd)
+    return home

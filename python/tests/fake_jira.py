@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from fake_http import serve_with
 
 CLOUD_PAGE_LIMIT = 100
 
@@ -419,14 +420,4 @@ class _Handler(BaseHTTPRequestHandler):
 
 def serve(fake: FakeJira) -> Iterator[FakeJira]:
     """Runs the fake until the generator is closed."""
-    handler = type("Handler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from serve_with(_Handler, fake)

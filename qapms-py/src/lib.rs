@@ -7,9 +7,16 @@
 pub mod cli;
 mod config;
 mod convert;
+mod discover;
 mod errors;
+mod grafana;
 mod jira;
+mod postman;
+mod qa;
+mod records;
 mod runtime;
+mod splunk;
+mod testmo;
 mod workspace;
 
 use pyo3::prelude::*;
@@ -32,6 +39,15 @@ fn _qapms(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<workspace::Workspace>()?;
     m.add_class::<workspace::StoreInfo>()?;
     jira::register(m)?;
+    postman::register(m)?;
+    testmo::register(m)?;
+    qa::register(m)?;
+    discover::register(m)?;
+    splunk::register(m)?;
+    grafana::register(m)?;
+    m.add_class::<records::ResultIterator>()?;
+    m.add_class::<records::AsyncResultIterator>()?;
+    m.add_class::<records::PyHealth>()?;
     errors::register(m)?;
     Ok(())
 }
