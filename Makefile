@@ -52,7 +52,7 @@ endif
 	cargo test --doc -p qapms-core
 
 .PHONY: test-python
-test-python: dev build
+test-python: dev build test-wheels
 	QAPMS_SERVER_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/qapms-server \
 	QAPMS_LSP_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/qapms-lsp \
 		$(PY) -m pytest python/tests -q
@@ -66,6 +66,26 @@ test-vscode:
 		echo "npm not found: the VS Code extension is not built"; \
 	fi
 
+# The abi3 wheel is built once and import-tested under each of these Pythons that the machine
+# has (pyenv's versions first, then `pythonX.Y` on PATH); a missing one is skipped with a note.
+PYTHONS ?= 3.10 3.11 3.12 3.13
+WHEEL_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))/wheels-qapms
+
+.PHONY: test-wheels
+test-wheels: venv ## Build the abi3 wheel once and import-test it on every Python 3.10-3.13 found
+	rm -rf $(WHEEL_DIR)
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin build --quiet --out $(WHEEL_DIR)
+	@for v in $(PYTHONS); do \
+		py=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python 2>/dev/null | tail -1); \
+		if [ -z "$$py" ] && command -v python$$v >/dev/null && python$$v -c pass 2>/dev/null; then \
+			py=$$(command -v python$$v); fi; \
+		if [ -z "$$py" ]; then echo "test-wheels: no Python $$v on this machine, skipped"; continue; fi; \
+		echo "test-wheels: Python $$v ($$py)"; \
+		$$py -m venv --clear $(VENV)-wheel-$$v && \
+		$(VENV)-wheel-$$v/bin/python -m pip install --quiet --no-index --no-deps $(WHEEL_DIR)/qapms-*.whl && \
+		$(VENV)-wheel-$$v/bin/python python/wheel_smoke.py || exit 1; \
+	done
+
 .PHONY: fmt
 fmt: venv ## Format Rust and Python
 	cargo fmt --all
@@ -78,7 +98,7 @@ lint: dev ## clippy -D warnings, rustfmt, ruff, mypy, stubtest
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	$(VENV)/bin/ruff format --check python examples benches
 	$(VENV)/bin/ruff check python examples benches
-	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict
 	$(PY) -m mypy.stubtest qapms._qapms
 
 .PHONY: check-features
@@ -92,8 +112,9 @@ bench: venv ## Run the benchmarks and the side-by-side comparisons (see benches/
 	cargo bench -p qapms-benches
 	$(PY) -m pip install --quiet -r benches/requirements.txt
 	$(PY) benches/config_compare.py
+	$(PY) benches/sdk_compare.py
 
 .PHONY: clean
 clean: ## Remove build output and the virtual environment
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(VENV)-wheel-*
