@@ -69,7 +69,7 @@ test-vscode:
 # The abi3 wheel is built once and import-tested under each of these Pythons that the machine
 # has (pyenv's versions first, then `pythonX.Y` on PATH); a missing one is skipped with a note.
 PYTHONS ?= 3.10 3.11 3.12 3.13
-WHEEL_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))/wheels-qapms
+WHEEL_DIR := $(abspath $(VENV))-wheels
 
 .PHONY: test-wheels
 test-wheels: venv ## Build the abi3 wheel once and import-test it on every Python 3.10-3.13 found
