@@ -178,3 +178,85 @@ fn interval_from_first_20_runs_covers_the_long_run_rate() {
     assert_eq!(wrong_stable, 0);
     assert!(coverage >= 0.95, "coverage {coverage}");
 }
+
+/// Bursty histories, as real CI produces: on top of a base failure rate, the test enters a
+/// "bad period" with probability 0.02 per run and leaves it with 0.2; while bad, it fails half
+/// as often again. Failures therefore come in streaks, which makes any interval that assumes
+/// independent runs over-confident. Judged from the first 20 runs against the long-run rate
+/// over 2,000 runs, the streak-aware interval must still cover it for 95% of tests, with no
+/// constant history called flaky and no mixed one called stable.
+#[test]
+fn interval_covers_the_long_run_rate_of_bursty_histories() {
+    const TESTS: usize = 2_000;
+    const RUNS: usize = 2_000;
+    const FIRST: usize = 20;
+    let base: [f64; 8] = [0.0, 0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3];
+    let config = FlakyConfig::default();
+    let mut rng = SplitMix(7);
+    let (mut covered, mut wrong_flaky, mut wrong_stable) = (0, 0, 0);
+    for t in 0..TESTS {
+        let p = base[t % base.len()];
+        // Start in the stationary mix of good and bad periods.
+        let mut bad = rng.next_f64() < 0.02 / 0.22;
+        let mut early = FlakinessStats::new();
+        let mut failures = 0;
+        for run in 0..RUNS {
+            bad = if bad {
+                rng.next_f64() >= 0.2
+            } else {
+                rng.next_f64() < 0.02
+            };
+            let rate = if bad { (p + 0.5).min(1.0) } else { p };
+            let failed = rng.next_f64() < rate;
+            failures += usize::from(failed);
+            if run < FIRST {
+                early.record(Attempt::new(if failed { F } else { P }));
+            }
+        }
+        let long_run = failures as f64 / RUNS as f64;
+        let a = early.assess(&config);
+        let (lo, hi) = a.failure_interval;
+        covered += usize::from(lo <= long_run && long_run <= hi);
+        let constant = a.failures == 0 || a.failures == a.runs;
+        wrong_flaky += usize::from(constant && a.verdict == Verdict::Flaky);
+        wrong_stable += usize::from(!constant && a.verdict == Verdict::Stable);
+    }
+    let coverage = covered as f64 / TESTS as f64;
+    println!("bursty: coverage of the 95% interval from the first {FIRST} runs: {coverage:.4}");
+    assert_eq!(wrong_flaky, 0);
+    assert_eq!(wrong_stable, 0);
+    assert!(coverage >= 0.95, "coverage {coverage}");
+}
+
+#[test]
+fn streaks_widen_the_interval_and_alternation_does_not_narrow_it() {
+    use qapms_core::patterns::flaky::{BlockCounts, inflated_interval, inflation};
+    let plain = jeffreys_interval(5, 20, 0.95);
+    // Five failures in one streak of twenty runs (2 flips) against five spread out (10 flips).
+    let mut streak_blocks = BlockCounts::default();
+    let mut spread_blocks = BlockCounts::default();
+    for i in 0..20 {
+        streak_blocks.record((5..10).contains(&i));
+        spread_blocks.record(i % 4 == 0);
+    }
+    let streak = inflation(5, 20, 2, &streak_blocks);
+    assert!(streak > 2.0, "{streak}");
+    let wide = inflated_interval(5, 20, streak, 0.95);
+    assert!(
+        wide.0 < plain.0 && wide.1 > plain.1,
+        "{wide:?} vs {plain:?}"
+    );
+    let spread = inflation(5, 20, 10, &spread_blocks);
+    assert!((spread - 1.0).abs() < f64::EPSILON, "{spread}");
+    assert_eq!(inflated_interval(5, 20, spread, 0.95), plain);
+    // Constant histories keep the one-sided plain interval.
+    assert!((inflation(0, 20, 0, &BlockCounts::default()) - 1.0).abs() < f64::EPSILON);
+    assert_eq!(
+        inflated_interval(0, 20, 9.0, 0.95),
+        jeffreys_interval(0, 20, 0.95)
+    );
+    assert_eq!(
+        inflated_interval(20, 20, 9.0, 0.95),
+        jeffreys_interval(20, 20, 0.95)
+    );
+}

@@ -10,6 +10,7 @@ use qapms_core::model::{RunId, TestCase, TestId, TestResult, TestRun, TestSource
 use qapms_core::patterns::alerts::{
     AlertAction, AlertDraft, AlertFilter, AlertKind, AlertSeverity, AlertState, RaiseOutcome,
 };
+use qapms_core::patterns::analyze::OutcomeKind;
 use qapms_core::patterns::classify::ClusterLabel;
 use qapms_core::patterns::cluster::CLUSTER_KIND;
 use qapms_core::patterns::{AnalyzeOptions, analyze};
@@ -263,7 +264,251 @@ async fn alerts_dedup_transition_and_reopen(t: &TestStore) {
     assert_eq!(missing.kind(), ErrorKind::NotFound);
 }
 
+/// One passing run of every test, `hours` after the first run.
+async fn clean_run(s: &dyn Store, ids: &[TestId], hours: i64) -> RunId {
+    let run = TestRun {
+        id: RunId::new(),
+        source: TestSource::Pytest,
+        name: "nightly".into(),
+        started_at: at(hours),
+        finished_at: None,
+        environment: Some("staging".into()),
+        revision: Some(format!("rev{hours}")),
+        url: None,
+    };
+    let results: Vec<TestResult> = ids
+        .iter()
+        .map(|id| TestResult {
+            run_id: run.id,
+            test_id: *id,
+            attempt: 1,
+            status: TestStatus::Passed,
+            duration_ms: Some(10),
+            message: None,
+            trace_fingerprint: None,
+            cluster_id: None,
+        })
+        .collect();
+    s.insert_run(&run, &results).await.unwrap();
+    run.id
+}
+
+async fn histories_are_aggregated_per_test(t: &TestStore) {
+    let s = t.store.as_ref();
+    let (ids, runs) = history(s).await;
+    let mut seen = Vec::new();
+    let total = s
+        .scan_test_histories(&mut |h| {
+            seen.push(h);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(total, 8 * 3 + 1);
+    assert_eq!(seen.len(), 8);
+    let t1 = seen.iter().find(|h| h.test_id == ids[1]).unwrap();
+    let mut attempts: Vec<_> = t1
+        .attempts
+        .iter()
+        .map(|a| {
+            (
+                runs.iter().position(|r| *r == a.run_id).unwrap(),
+                a.attempt,
+                a.outcome,
+            )
+        })
+        .collect();
+    attempts.sort_by_key(|a| (a.0, a.1));
+    assert_eq!(
+        attempts,
+        vec![
+            (0, 1, OutcomeKind::Pass),
+            (1, 1, OutcomeKind::Fail),
+            (1, 2, OutcomeKind::Pass),
+            (2, 1, OutcomeKind::Pass),
+        ]
+    );
+    assert!(t1.attempts.iter().all(|a| a.duration_ms == Some(10)));
+    let t3 = seen.iter().find(|h| h.test_id == ids[3]).unwrap();
+    assert_eq!(
+        t3.attempts
+            .iter()
+            .filter(|a| a.outcome == OutcomeKind::Error)
+            .count(),
+        1
+    );
+    // An error from the visitor stops the scan and comes back.
+    let err = s
+        .scan_test_histories(&mut |_| Err(qapms_core::Error::invalid_input("stop")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+async fn alerts_resolve_themselves_when_the_condition_clears(t: &TestStore) {
+    let s = t.store.as_ref();
+    let (ids, _) = history(s).await;
+    let first = analyze(s, &AnalyzeOptions::default()).await.unwrap();
+    let outage = first.clusters[0].shape.key.to_string();
+    assert!(first.cleared.is_empty());
+    let find = |alerts: &[qapms_core::patterns::alerts::Alert], kind| {
+        alerts
+            .iter()
+            .find(|a| a.kind == kind && a.fingerprint == outage)
+            .cloned()
+            .unwrap()
+    };
+    let all = s.list_alerts(&AlertFilter::default()).await.unwrap().items;
+    let systemic = find(&all, AlertKind::SystemicFailure);
+    let new_cluster = find(&all, AlertKind::NewCluster);
+
+    // The next run is clean: the outage is no longer systemic, but its new-cluster alert waits
+    // for `resolve_after_runs` quiet runs.
+    clean_run(s, &ids, 3).await;
+    let second = analyze(s, &AnalyzeOptions::default()).await.unwrap();
+    assert!(second.cleared.iter().any(|c| c.id == systemic.id));
+    assert!(!second.cleared.iter().any(|c| c.id == new_cluster.id));
+    let resolved = s.alert(&systemic.id).await.unwrap();
+    assert_eq!(resolved.state, AlertState::Resolved);
+    assert!(
+        resolved.evidence["autoResolved"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not systemic"),
+        "{}",
+        resolved.evidence
+    );
+    assert_eq!(
+        s.alert(&new_cluster.id).await.unwrap().state,
+        AlertState::New
+    );
+
+    // Read-only and auto-resolve-off analyses clear nothing.
+    let report = AnalyzeOptions {
+        persist: false,
+        resolve_after_runs: 1,
+        ..AnalyzeOptions::default()
+    };
+    assert!(analyze(s, &report).await.unwrap().cleared.is_empty());
+    let off = AnalyzeOptions {
+        auto_resolve: false,
+        resolve_after_runs: 1,
+        ..AnalyzeOptions::default()
+    };
+    assert!(analyze(s, &off).await.unwrap().cleared.is_empty());
+    assert_eq!(
+        s.alert(&new_cluster.id).await.unwrap().state,
+        AlertState::New
+    );
+
+    // After one quiet run, with `resolve_after_runs: 1` the
+    // new-cluster alert resolves.
+    let fast = AnalyzeOptions {
+        resolve_after_runs: 1,
+        ..AnalyzeOptions::default()
+    };
+    let third = analyze(s, &fast).await.unwrap();
+    assert!(third.cleared.iter().any(|c| c.id == new_cluster.id));
+    assert_eq!(
+        s.alert(&new_cluster.id).await.unwrap().state,
+        AlertState::Resolved
+    );
+}
+
+async fn duration_anomalies_become_alerts(t: &TestStore) {
+    let s = t.store.as_ref();
+    let test = TestCase {
+        id: TestId::new(),
+        source: TestSource::Pytest,
+        external_id: "tests/test_slow.py::test_checkout".into(),
+        title: "checkout".into(),
+        folder_path: None,
+        tags: vec![],
+        ticket_keys: vec![],
+    };
+    s.upsert_test_cases(std::slice::from_ref(&test))
+        .await
+        .unwrap();
+    let mut last = None;
+    for r in 0..40 {
+        let run = TestRun {
+            id: RunId::new(),
+            source: TestSource::Pytest,
+            name: "nightly".into(),
+            started_at: at(r),
+            finished_at: None,
+            environment: None,
+            revision: None,
+            url: None,
+        };
+        let duration = if r == 39 { 9_000 } else { 100 + (r * 7) % 13 };
+        let result = TestResult {
+            run_id: run.id,
+            test_id: test.id,
+            attempt: 1,
+            status: TestStatus::Passed,
+            duration_ms: Some(u64::try_from(duration).unwrap()),
+            message: None,
+            trace_fingerprint: None,
+            cluster_id: None,
+        };
+        s.insert_run(&run, &[result]).await.unwrap();
+        last = Some(run.id);
+    }
+    let analysis = analyze(s, &AnalyzeOptions::default()).await.unwrap();
+    assert_eq!(
+        analysis.duration_anomalies.len(),
+        1,
+        "{:?}",
+        analysis.duration_anomalies
+    );
+    let a = &analysis.duration_anomalies[0];
+    assert_eq!(
+        (a.test_id, a.run_id, a.duration_ms),
+        (test.id, last.unwrap(), 9_000)
+    );
+    assert!(a.expected_ms < 200.0);
+    let fingerprint = format!("duration:{}", test.id);
+    let open = s.list_alerts(&AlertFilter::open()).await.unwrap().items;
+    let alert = open.iter().find(|x| x.fingerprint == fingerprint).unwrap();
+    assert_eq!(alert.kind, AlertKind::Anomaly);
+    assert!(alert.title.contains("test_checkout"), "{}", alert.title);
+
+    // Back to normal in the next run: the alert resolves itself.
+    let run = TestRun {
+        id: RunId::new(),
+        source: TestSource::Pytest,
+        name: "nightly".into(),
+        started_at: at(40),
+        finished_at: None,
+        environment: None,
+        revision: None,
+        url: None,
+    };
+    let result = TestResult {
+        run_id: run.id,
+        test_id: test.id,
+        attempt: 1,
+        status: TestStatus::Passed,
+        duration_ms: Some(104),
+        message: None,
+        trace_fingerprint: None,
+        cluster_id: None,
+    };
+    s.insert_run(&run, &[result]).await.unwrap();
+    let next = analyze(s, &AnalyzeOptions::default()).await.unwrap();
+    assert!(next.duration_anomalies.is_empty());
+    assert!(next.cleared.iter().any(|c| c.fingerprint == fingerprint));
+    assert_eq!(
+        s.alert(&alert.id).await.unwrap().state,
+        AlertState::Resolved
+    );
+}
+
 for_each_backend!(
     analysis_clusters_classifies_and_persists,
     alerts_dedup_transition_and_reopen,
+    histories_are_aggregated_per_test,
+    alerts_resolve_themselves_when_the_condition_clears,
+    duration_anomalies_become_alerts,
 );

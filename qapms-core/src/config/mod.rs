@@ -61,10 +61,10 @@ pub use schema::json_schema;
 pub use types::{
     AnomalyConfig, Config, DatasourceKind, EmbeddingsConfig, EvidenceKind, FlakyConfig,
     FlakyPreset, GrafanaConfig, GrafanaDatasource, HumanDuration, Integrations, JiraAuth,
-    JiraConfig, JiraDeployment, KnownIssueConfig, LogLevel, LoggingConfig, PatternConfig,
-    PostmanConfig, ProjectKey, RateLimit, RatePeriod, SearchConfig, SplunkAuth, SplunkConfig,
-    SplunkMode, SplunkTemplate, StepAction, StoreConfig, TemplateMiningConfig, TestmoConfig,
-    TlsVerify, TrackingConfig, UserConfig, WorkflowStep, WorkflowTemplate,
+    JiraConfig, JiraDeployment, KnownIssueConfig, LogLevel, LoggingConfig, PatternAlertsConfig,
+    PatternConfig, PostmanConfig, ProjectKey, RateLimit, RatePeriod, SearchConfig, SplunkAuth,
+    SplunkConfig, SplunkMode, SplunkTemplate, StepAction, StoreConfig, TemplateMiningConfig,
+    TestmoConfig, TlsVerify, TrackingConfig, UserConfig, WorkflowStep, WorkflowTemplate,
 };
 
 use schema::COMPILED;

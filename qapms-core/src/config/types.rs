@@ -582,6 +582,28 @@ pub struct PatternConfig {
     /// Failures that are expected until a Jira issue is fixed: each rule names the issue and
     /// matches a failure cluster by a regex or by a template.
     pub known_issues: Vec<KnownIssueConfig>,
+    pub alerts: PatternAlertsConfig,
+}
+
+/// What the analysis does with its own open alerts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PatternAlertsConfig {
+    /// Resolve open alerts when their condition clears: an anomaly back in range, a test no
+    /// longer flaky, a cluster quiet for `resolve_after_runs` runs.
+    pub auto_resolve: bool,
+    /// Runs without a failure of the cluster before its new-cluster alert resolves.
+    #[schemars(range(min = 1))]
+    pub resolve_after_runs: u32,
+}
+
+impl Default for PatternAlertsConfig {
+    fn default() -> Self {
+        Self {
+            auto_resolve: true,
+            resolve_after_runs: 5,
+        }
+    }
 }
 
 /// A known-issue rule: failures matching it are expected and linked to `issue`.

@@ -54,8 +54,10 @@ use crate::model::{
     HistoryEntry, IdlePeriod, StepEstimate, TimeHistoryFilter, Timer, TrackingWrite, Workflow,
     WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowWrite,
 };
-use crate::patterns::alerts::{Alert, AlertAction, AlertDraft, AlertFilter, AlertId, RaiseOutcome};
-use crate::patterns::analyze::{AnalysisWrite, FailedAttempt, OutcomeRow, StoredPattern};
+use crate::patterns::alerts::{
+    Alert, AlertAction, AlertDraft, AlertFilter, AlertId, AlertKind, RaiseOutcome,
+};
+use crate::patterns::analyze::{AnalysisWrite, FailedAttempt, StoredPattern, TestHistory};
 use crate::{Error, Result};
 
 #[cfg(feature = "postgres")]
@@ -409,10 +411,6 @@ pub trait Store: Send + Sync + fmt::Debug {
         visit: &mut (dyn FnMut(FailedAttempt) -> Result<()> + Send),
     ) -> Result<u64>;
 
-    /// Streams the outcome of every attempt that ran (skipped and blocked ones are left out),
-    /// in no particular order. Returns how many were visited.
-    async fn scan_outcomes(&self, visit: &mut (dyn FnMut(OutcomeRow) + Send)) -> Result<u64>;
-
     /// Every test's id and external id (`class::name`, a pytest node id), for grouping tests.
     async fn test_external_ids(&self) -> Result<Vec<(TestId, String)>>;
 
@@ -563,6 +561,23 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The test cases with these ids and the time each was last written; missing ids are left
     /// out.
     async fn test_cases_by_id(&self, ids: &[TestId]) -> Result<Vec<(TestCase, DateTime<Utc>)>>;
+
+    // ---- Pattern recompute: per-test histories and alert clearing ---------------------------
+
+    /// Streams every test's attempts that ran (skipped and blocked ones are left out) as one
+    /// [`TestHistory`] per test, aggregated in the database so that a million results cross
+    /// the store boundary as one row per test. Read in one snapshot. Returns how many attempts
+    /// were visited; an error from `visit` stops the scan and is returned.
+    async fn scan_test_histories(
+        &self,
+        visit: &mut (dyn FnMut(TestHistory) -> Result<()> + Send),
+    ) -> Result<u64>;
+
+    /// Open (new or acknowledged) alerts of these kinds, as `(id, kind, fingerprint)`.
+    async fn open_alert_keys(
+        &self,
+        kinds: &[AlertKind],
+    ) -> Result<Vec<(AlertId, AlertKind, String)>>;
 }
 
 /// An import in progress: one open transaction, from [`Store::begin_run_import`].

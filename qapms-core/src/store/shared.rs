@@ -29,10 +29,11 @@ use crate::model::{
     TrackingWrite, Workflow, WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowWrite,
 };
 use crate::patterns::alerts::{
-    Alert, AlertAction, AlertDraft, AlertFilter, AlertId, AlertState, RaiseOutcome,
+    Alert, AlertAction, AlertDraft, AlertFilter, AlertId, AlertKind, AlertState, RaiseOutcome,
 };
 use crate::patterns::analyze::{
-    AnalysisWrite, FailedAttempt, OutcomeKind, OutcomeRow, StoredLink, StoredPattern,
+    AnalysisWrite, ClearedAlert, FailedAttempt, HistoryAttempt, OutcomeKind, StoredLink,
+    StoredPattern, TestHistory,
 };
 use crate::patterns::cluster::CLUSTER_KIND;
 use crate::store::error::{db_error, is_unique_violation};
@@ -1255,35 +1256,6 @@ impl Store for ThisStore {
         Ok(seen)
     }
 
-    async fn scan_outcomes(&self, visit: &mut (dyn FnMut(OutcomeRow) + Send)) -> Result<u64> {
-        let mut rows = sqlx::query_as::<_, (Uuid, Uuid, i32, i32)>(
-            "SELECT run_id, test_id, attempt, \
-             CASE status WHEN 'failed' THEN 1 WHEN 'error' THEN 2 ELSE 0 END \
-             FROM test_results \
-             WHERE status IN ('passed', 'failed', 'error', 'unexpected_pass')",
-        )
-        .fetch(&self.pool);
-        let mut seen = 0u64;
-        while let Some((run, test, attempt, outcome)) = rows
-            .try_next()
-            .await
-            .map_err(|e| db_error("test result", e))?
-        {
-            seen += 1;
-            visit(OutcomeRow {
-                run_id: RunId::from_uuid(run),
-                test_id: TestId::from_uuid(test),
-                attempt: u32::try_from(attempt).unwrap_or(0),
-                outcome: match outcome {
-                    1 => OutcomeKind::Fail,
-                    2 => OutcomeKind::Error,
-                    _ => OutcomeKind::Pass,
-                },
-            });
-        }
-        Ok(seen)
-    }
-
     async fn test_external_ids(&self) -> Result<Vec<(TestId, String)>> {
         let rows: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, external_id FROM test_cases")
             .fetch_all(&self.pool)
@@ -1393,6 +1365,7 @@ impl Store for ThisStore {
                 .map_err(|e| db_error("pattern link", e))?;
         }
         let raised = raise_in(&mut tx, &write.alerts).await?;
+        clear_in(&mut tx, &write.cleared).await?;
         commit(tx, "pattern").await?;
         Ok(raised)
     }
@@ -1993,6 +1966,144 @@ impl Store for ThisStore {
         not_empty(name, "a job name")?;
         super::try_lease(self, name).await
     }
+
+    // ---- Pattern recompute: per-test histories and alert clearing ---------------------------
+
+    async fn scan_test_histories(
+        &self,
+        visit: &mut (dyn FnMut(TestHistory) -> Result<()> + Send),
+    ) -> Result<u64> {
+        // One snapshot for both statements, so the run positions the aggregate refers to are
+        // the positions in the run list read first.
+        let begin = if BACKEND == Backend::Postgres {
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+        } else {
+            "BEGIN"
+        };
+        let mut tx = self
+            .pool
+            .begin_with(begin)
+            .await
+            .map_err(|e| db_error("test result", e))?;
+        let runs: Vec<Uuid> =
+            sqlx::query_scalar("SELECT id FROM test_runs ORDER BY started_at, id")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| db_error("test run", e))?;
+        let mut rows = sqlx::query_as::<_, (Uuid, String)>(HISTORY_SQL).fetch(&mut *tx);
+        let mut seen = 0u64;
+        while let Some((test, packed)) = rows
+            .try_next()
+            .await
+            .map_err(|e| db_error("test result", e))?
+        {
+            let attempts = unpack_history(&packed, &runs)?;
+            seen += attempts.len() as u64;
+            visit(TestHistory {
+                test_id: TestId::from_uuid(test),
+                attempts,
+            })?;
+        }
+        drop(rows);
+        tx.rollback()
+            .await
+            .map_err(|e| db_error("test result", e))?;
+        Ok(seen)
+    }
+
+    async fn open_alert_keys(
+        &self,
+        kinds: &[AlertKind],
+    ) -> Result<Vec<(AlertId, AlertKind, String)>> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT id, kind, fingerprint FROM alerts WHERE state IN ('new', 'acknowledged') \
+             AND kind IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for kind in kinds {
+            sep.push_bind(kind.as_str());
+        }
+        qb.push(") ORDER BY id");
+        let rows: Vec<(Uuid, String, String)> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("alert", e))?;
+        rows.into_iter()
+            .map(|(id, kind, fingerprint)| Ok((AlertId::from_uuid(id), kind.parse()?, fingerprint)))
+            .collect()
+    }
+}
+
+/// Each test's attempts that ran, one row per test: `position attempt outcome duration`
+/// entries joined by `,`, where `position` is the run's place in `ORDER BY started_at, id`,
+/// `outcome` is 0 (pass), 1 (fail) or 2 (error) and `duration` is `-` when unknown.
+/// Aggregating here rather than in Rust is what keeps a million results from crossing the
+/// driver one row at a time.
+const HISTORY_SQL: &str = if matches!(BACKEND, Backend::Postgres) {
+    "WITH o AS (SELECT id, CAST(ROW_NUMBER() OVER (ORDER BY started_at, id) - 1 AS TEXT) AS pos \
+     FROM test_runs) \
+     SELECT r.test_id, string_agg(o.pos || ' ' || CAST(r.attempt AS TEXT) || ' ' || \
+       (CASE r.status WHEN 'failed' THEN '1' WHEN 'error' THEN '2' ELSE '0' END) || ' ' || \
+       COALESCE(CAST(r.duration_ms AS TEXT), '-'), ',') \
+     FROM test_results r JOIN o ON o.id = r.run_id \
+     WHERE r.status IN ('passed', 'failed', 'error', 'unexpected_pass') \
+     GROUP BY r.test_id"
+} else {
+    "WITH o AS (SELECT id, ROW_NUMBER() OVER (ORDER BY started_at, id) - 1 AS pos \
+     FROM test_runs) \
+     SELECT r.test_id, group_concat(o.pos || ' ' || r.attempt || ' ' || \
+       (CASE r.status WHEN 'failed' THEN 1 WHEN 'error' THEN 2 ELSE 0 END) || ' ' || \
+       COALESCE(r.duration_ms, '-'), ',') \
+     FROM test_results r JOIN o ON o.id = r.run_id \
+     WHERE r.status IN ('passed', 'failed', 'error', 'unexpected_pass') \
+     GROUP BY r.test_id"
+};
+
+/// Parses one row of [`HISTORY_SQL`]; `runs` are the run ids in position order.
+fn unpack_history(packed: &str, runs: &[Uuid]) -> Result<Vec<HistoryAttempt>> {
+    let bad = || {
+        Error::store(format!(
+            "malformed test history entry in `{}`",
+            clip_for_error(packed)
+        ))
+    };
+    let mut out = Vec::with_capacity(packed.len() / 8 + 1);
+    for entry in packed.split(',').filter(|e| !e.is_empty()) {
+        let mut fields = entry.split(' ');
+        let mut next = || fields.next().ok_or_else(bad);
+        let pos: usize = next()?.parse().map_err(|_| bad())?;
+        let attempt: u32 = next()?.parse().map_err(|_| bad())?;
+        let outcome = match next()? {
+            "0" => OutcomeKind::Pass,
+            "1" => OutcomeKind::Fail,
+            "2" => OutcomeKind::Error,
+            _ => return Err(bad()),
+        };
+        let duration_ms = match next()? {
+            "-" => None,
+            d => Some(d.parse().map_err(|_| bad())?),
+        };
+        let run = *runs.get(pos).ok_or_else(bad)?;
+        out.push(HistoryAttempt {
+            run_id: RunId::from_uuid(run),
+            attempt,
+            outcome,
+            duration_ms,
+        });
+    }
+    Ok(out)
+}
+
+fn clip_for_error(text: &str) -> &str {
+    let mut end = text.len().min(80);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 // ---- Workflows and time tracking: helpers ------------------------------------------------------
@@ -2791,6 +2902,32 @@ async fn raise_in(tx: &mut Tx, drafts: &[AlertDraft]) -> Result<Vec<(AlertId, Ra
         out.push((AlertId::from_uuid(id), outcome));
     }
     Ok(out)
+}
+
+/// Resolves open alerts whose condition cleared, noting the reason in their evidence under
+/// `autoResolved`. An alert a person muted or resolved meanwhile is left alone.
+async fn clear_in(tx: &mut Tx, cleared: &[ClearedAlert]) -> Result<()> {
+    let sql = if BACKEND == Backend::Postgres {
+        "UPDATE alerts SET state = 'resolved', state_changed_at = $2, resolved_at = $2, \
+         evidence = evidence || jsonb_build_object('autoResolved', CAST($3 AS JSONB)) \
+         WHERE id = $1 AND state IN ('new', 'acknowledged')"
+    } else {
+        "UPDATE alerts SET state = 'resolved', state_changed_at = $2, resolved_at = $2, \
+         evidence = json_set(evidence, '$.autoResolved', json($3)) \
+         WHERE id = $1 AND state IN ('new', 'acknowledged')"
+    };
+    let now = utc_now();
+    for c in cleared {
+        let note = serde_json::json!({ "at": now, "reason": c.reason }).to_string();
+        sqlx::query(sql)
+            .bind(c.id.as_uuid())
+            .bind(DbTime(now))
+            .bind(note)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("alert", e).with_context("alert", c.id.to_string()))?;
+    }
+    Ok(())
 }
 
 // ---- Dashboard server rows --------------------------------------------------------------------

@@ -7,19 +7,21 @@
 //! same failures give the same cluster ids). It reads the store in three narrow streams:
 //! - the runs (a few thousand rows): their order in time and their conditions (environment
 //!   and revision), which is what makes two attempts comparable for flakiness;
-//! - every attempt's outcome as ids plus one byte ([`OutcomeRow`]), packed into eight bytes per
-//!   attempt and grouped per test, then fed in run order to the flakiness scorer;
+//! - one [`TestHistory`] per test, aggregated in the database (each attempt's run, number,
+//!   outcome and duration), so a million results cross the driver as ten thousand rows; each
+//!   test is scored for flakiness and its duration series checked as soon as its row arrives,
+//!   and the row is dropped;
 //! - only the failed attempts with their messages ([`FailedAttempt`]), through a partial
 //!   index, into the [`Clusterer`].
 //!
-//! A million stored results with a few percent of failures are thus held as about 8 MB of
-//! packed outcomes and the failures' metadata; messages are mined as they stream and dropped.
-//!
 //! Then each cluster is classified in the focus run (the latest run unless one is given; a
 //! cluster absent from it is classified in its own last run), linked to Jira, and alerts are
-//! drafted for new clusters in the focus run, systemic failures, flaky tests and pass-rate
-//! anomalies. With `persist`, everything is written in one transaction
-//! ([`Store::save_analysis`]); only attempts whose cluster changed are rewritten.
+//! drafted for new clusters in the focus run, systemic failures, flaky tests, pass-rate
+//! anomalies per run name and duration anomalies per test. With `persist`, everything is
+//! written in one transaction ([`Store::save_analysis`]); only attempts whose cluster changed
+//! are rewritten. When the focus run is the latest one and `auto_resolve` is on, open alerts
+//! whose condition has cleared are resolved in the same transaction, with the reason noted in
+//! their evidence (see [`ClearedAlert`]).
 
 mod records;
 
@@ -30,8 +32,8 @@ use serde::Serialize;
 use serde_json::json;
 
 pub use records::{
-    AnalysisWrite, Assignment, ClusterRecord, FailedAttempt, OutcomeKind, OutcomeRow, StoredLink,
-    StoredPattern,
+    AnalysisWrite, Assignment, ClearedAlert, ClusterRecord, FailedAttempt, HistoryAttempt,
+    OutcomeKind, StoredLink, StoredPattern, TestHistory,
 };
 
 use crate::config::{FlakyPreset, PatternConfig};
@@ -72,6 +74,11 @@ pub struct AnalyzeOptions {
     pub anomaly: DetectorConfig,
     /// Write clusters, assignments, links and alerts to the store.
     pub persist: bool,
+    /// When persisting an analysis of the latest run, resolve open alerts whose condition has
+    /// cleared (see [`Analysis::cleared`]).
+    pub auto_resolve: bool,
+    /// Runs without the cluster after which a new-cluster or systemic alert clears.
+    pub resolve_after_runs: u32,
 }
 
 impl Default for AnalyzeOptions {
@@ -94,6 +101,8 @@ impl Default for AnalyzeOptions {
                 ..DetectorConfig::default()
             },
             persist: true,
+            auto_resolve: true,
+            resolve_after_runs: 5,
         }
     }
 }
@@ -121,6 +130,8 @@ impl AnalyzeOptions {
         Ok(Self {
             flaky,
             known_issues,
+            auto_resolve: config.alerts.auto_resolve,
+            resolve_after_runs: config.alerts.resolve_after_runs.max(1),
             window: Duration::days(i64::from(config.flaky.window_days.max(1))),
             ..Self::default()
         })
@@ -206,8 +217,14 @@ pub struct Analysis {
     pub clusters: Vec<ClusterReport>,
     /// Tests with at least one failure or a flaky verdict, most flaky first.
     pub tests: Vec<TestFlakiness>,
+    /// Pass-rate anomalies of runs, in run order.
     pub anomalies: Vec<RunAnomaly>,
+    /// Tests whose duration in the focus run is anomalous for their own history.
+    pub duration_anomalies: Vec<DurationAnomaly>,
     pub alerts: Vec<AlertDraft>,
+    /// Open alerts resolved because their condition cleared (only when persisting with
+    /// `auto_resolve` an analysis of the latest run).
+    pub cleared: Vec<ClearedAlert>,
     /// What persisting did with each alert (empty without `persist`).
     pub raised: Vec<(AlertId, RaiseOutcome)>,
     /// Attempts whose cluster assignment changed and was written.
@@ -365,84 +382,54 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
         tests.intern(id, &external);
     }
 
-    // Outcomes, packed per test, and per-run pass counts.
-    let mut outcomes: Vec<Vec<u64>> = vec![Vec::new(); tests.ids.len()];
-    let mut run_totals: Vec<(u64, u64)> = vec![(0, 0); runs.len()];
-    let attempts = {
-        let mut visit = |row: OutcomeRow| {
-            let Some(&run) = run_index.get(&row.run_id) else {
-                return;
-            };
-            let test = tests.get_or_add(row.test_id) as usize;
-            if test >= outcomes.len() {
-                outcomes.resize(test + 1, Vec::new());
-            }
-            let code = match row.outcome {
-                OutcomeKind::Pass => PASS,
-                OutcomeKind::Fail => FAIL,
-                OutcomeKind::Error => ERROR,
-            };
-            outcomes[test].push(pack(run, row.attempt, code));
-            if let Some(t) = run_totals.get_mut(run as usize) {
-                t.0 += 1;
-                t.1 += u64::from(code == PASS);
-            }
-        };
-        store.scan_outcomes(&mut visit).await?
-    };
-
-    // Flakiness per test.
+    // Per test (one aggregated row each): flakiness, the duration series and per-run pass
+    // counts. Only one test's attempts are held at a time.
     let window_start = runs
         .last()
         .map_or_else(utc_now, |r| r.started_at - options.window);
-    let mut flakiness: Vec<Option<TestFlakiness>> = Vec::with_capacity(outcomes.len());
-    for (test, packed) in outcomes.iter_mut().enumerate() {
-        if packed.is_empty() {
-            flakiness.push(None);
-            continue;
-        }
-        packed.sort_unstable();
-        let mut stats = FlakinessStats::new();
-        let (mut window_runs, mut window_failures) = (0u64, 0u64);
-        for &v in packed.iter() {
-            let (run, attempt, code) = unpack(v);
-            let Some(meta) = runs.get(run as usize) else {
-                continue;
-            };
-            let outcome = match code {
-                PASS => Outcome::Pass,
-                FAIL => Outcome::Fail,
-                _ => Outcome::Error,
-            };
-            stats.record(Attempt {
-                outcome,
-                retry: attempt.saturating_sub(1),
-                condition: meta.condition,
-            });
-            if meta.started_at >= window_start {
-                window_runs += 1;
-                window_failures += u64::from(code != PASS);
+    let mut flakiness: Vec<Option<TestFlakiness>> = vec![None; tests.ids.len()];
+    let mut run_totals: Vec<(u64, u64)> = vec![(0, 0); runs.len()];
+    let mut durations = DurationSeries::new(options.anomaly, focus);
+    let attempts = {
+        let mut packed: Vec<(u64, Option<u64>)> = Vec::new();
+        let mut visit = |history: TestHistory| {
+            packed.clear();
+            for a in &history.attempts {
+                let Some(&run) = run_index.get(&a.run_id) else {
+                    continue;
+                };
+                let code = match a.outcome {
+                    OutcomeKind::Pass => PASS,
+                    OutcomeKind::Fail => FAIL,
+                    OutcomeKind::Error => ERROR,
+                };
+                packed.push((pack(run, a.attempt, code), a.duration_ms));
+                if let Some(t) = run_totals.get_mut(run as usize) {
+                    t.0 += 1;
+                    t.1 += u64::from(code == PASS);
+                }
             }
-        }
-        let a = stats.assess(&options.flaky);
-        flakiness.push(Some(TestFlakiness {
-            test_id: tests.ids[test],
-            external_id: tests.external[test].clone(),
-            verdict: a.verdict.as_str(),
-            runs: a.runs,
-            failures: a.failures,
-            flips: a.flips,
-            passes_on_retry: a.passes_on_retry,
-            failure_rate: a.failure_rate,
-            failure_interval: a.failure_interval,
-            score: a.score,
-            score_interval: a.score_interval,
-            window_failure_rate: (window_runs > 0)
-                .then(|| window_failures as f64 / window_runs as f64),
-            window_runs,
-        }));
-    }
-    drop(outcomes);
+            if packed.is_empty() {
+                return Ok(());
+            }
+            packed.sort_unstable_by_key(|p| p.0);
+            let test = tests.get_or_add(history.test_id);
+            if test as usize >= flakiness.len() {
+                flakiness.resize(test as usize + 1, None);
+            }
+            flakiness[test as usize] = Some(score_test(
+                &packed,
+                &runs,
+                window_start,
+                &options.flaky,
+                tests.ids[test as usize],
+                &tests.external[test as usize],
+            ));
+            durations.add_test(test, tests.ids[test as usize], &packed, &runs);
+            Ok(())
+        };
+        store.scan_test_histories(&mut visit).await?
+    };
     let is_flaky = |test: u32| {
         flakiness
             .get(test as usize)
@@ -568,7 +555,14 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
             .then(a.shape.key.cmp(&b.shape.key))
     });
 
-    let anomalies = pass_rate_anomalies(&runs, &run_totals, &options.anomaly);
+    let (anomalies, anomalous_series) = pass_rate_anomalies(&runs, &run_totals, &options.anomaly);
+    let still_slow: HashSet<TestId> = durations
+        .still_anomalous
+        .iter()
+        .map(|t| tests.ids[*t as usize])
+        .collect();
+    let duration_anomalies: Vec<DurationAnomaly> =
+        durations.anomalies.into_iter().map(|(_, a)| a).collect();
 
     let mut report_tests: Vec<TestFlakiness> = flakiness
         .into_iter()
@@ -582,7 +576,40 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
     });
 
     let focus_meta = focus.and_then(|f| runs.get(f as usize));
-    let alerts = draft_alerts(&clusters, &report_tests, &anomalies, focus_meta);
+    let mut alerts = draft_alerts(&clusters, &report_tests, &anomalies, focus_meta);
+    alerts.extend(duration_alerts(&duration_anomalies, &tests, focus_meta));
+
+    // Clearing only makes sense for the current picture, not for a look at an older run.
+    let latest = runs
+        .len()
+        .checked_sub(1)
+        .and_then(|i| u32::try_from(i).ok());
+    let cleared = if options.persist && options.auto_resolve && focus.is_some() && focus == latest {
+        let active = ActiveConditions {
+            alerts: &alerts,
+            clusters: &clusters,
+            run_index: &run_index,
+            latest: latest.unwrap_or(0),
+            resolve_after_runs: options.resolve_after_runs.max(1),
+            anomalous_series: &anomalous_series,
+            still_slow: &still_slow,
+        };
+        let open = store.open_alert_keys(ANALYSIS_KINDS).await?;
+        open.into_iter()
+            .filter_map(|(id, kind, fingerprint)| {
+                active
+                    .clear_reason(kind, &fingerprint)
+                    .map(|reason| ClearedAlert {
+                        id,
+                        kind,
+                        fingerprint,
+                        reason,
+                    })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     let mut analysis = Analysis {
         runs: runs.len() as u64,
@@ -593,7 +620,9 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
         clusters,
         tests: report_tests,
         anomalies,
+        duration_anomalies,
         alerts,
+        cleared,
         raised: Vec::new(),
         reassigned: 0,
     };
@@ -607,6 +636,7 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
                 .collect(),
             alerts: analysis.alerts.clone(),
             assignments,
+            cleared: analysis.cleared.clone(),
         };
         analysis.reassigned = write.assignments.len() as u64;
         analysis.raised = store.save_analysis(&write).await?;
@@ -620,6 +650,140 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
         "patterns analysed"
     );
     Ok(analysis)
+}
+
+/// One test's flakiness from its packed attempts, sorted in run order.
+fn score_test(
+    packed: &[(u64, Option<u64>)],
+    runs: &[RunMeta],
+    window_start: DateTime<Utc>,
+    config: &FlakyConfig,
+    test_id: TestId,
+    external_id: &str,
+) -> TestFlakiness {
+    let mut stats = FlakinessStats::new();
+    let (mut window_runs, mut window_failures) = (0u64, 0u64);
+    for &(v, _) in packed {
+        let (run, attempt, code) = unpack(v);
+        let Some(meta) = runs.get(run as usize) else {
+            continue;
+        };
+        let outcome = match code {
+            PASS => Outcome::Pass,
+            FAIL => Outcome::Fail,
+            _ => Outcome::Error,
+        };
+        stats.record(Attempt {
+            outcome,
+            retry: attempt.saturating_sub(1),
+            condition: meta.condition,
+        });
+        if meta.started_at >= window_start {
+            window_runs += 1;
+            window_failures += u64::from(code != PASS);
+        }
+    }
+    let a = stats.assess(config);
+    TestFlakiness {
+        test_id,
+        external_id: external_id.to_owned(),
+        verdict: a.verdict.as_str(),
+        runs: a.runs,
+        failures: a.failures,
+        flips: a.flips,
+        passes_on_retry: a.passes_on_retry,
+        failure_rate: a.failure_rate,
+        failure_interval: a.failure_interval,
+        score: a.score,
+        score_interval: a.score_interval,
+        window_failure_rate: (window_runs > 0).then(|| window_failures as f64 / window_runs as f64),
+        window_runs,
+    }
+}
+
+/// A duration anomaly of one test in the focus run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DurationAnomaly {
+    pub test_id: TestId,
+    pub run_id: RunId,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub expected_ms: f64,
+    pub score: f64,
+    pub severity: AlertSeverity,
+}
+
+/// Test duration series: one detector per test, fed the first attempt of each run in run
+/// order (retries are often cut short or slowed by the failure, which is not what "this test
+/// got slower" means). Only the focus run's point can raise an anomaly; the series before it
+/// is its history. Tests are visited one at a time, so one detector's state is alive at once.
+struct DurationSeries {
+    config: DetectorConfig,
+    focus: Option<u32>,
+    anomalies: Vec<(u32, DurationAnomaly)>,
+    /// Tests whose focus-run duration still scores at or above the threshold.
+    still_anomalous: HashSet<u32>,
+}
+
+impl DurationSeries {
+    fn new(config: DetectorConfig, focus: Option<u32>) -> Self {
+        Self {
+            config,
+            focus,
+            anomalies: Vec::new(),
+            still_anomalous: HashSet::new(),
+        }
+    }
+
+    fn add_test(
+        &mut self,
+        test: u32,
+        test_id: TestId,
+        packed: &[(u64, Option<u64>)],
+        runs: &[RunMeta],
+    ) {
+        let Some(focus) = self.focus else {
+            return;
+        };
+        let mut detector: Option<AnomalyDetector> = None;
+        for &(v, duration) in packed {
+            let (run, attempt, _) = unpack(v);
+            if run > focus {
+                break;
+            }
+            let (Some(ms), 1) = (duration, attempt) else {
+                continue;
+            };
+            let Some(meta) = runs.get(run as usize) else {
+                continue;
+            };
+            let detector = detector.get_or_insert_with(|| AnomalyDetector::new(self.config));
+            let score = detector.update_at(meta.started_at, ms as f64);
+            if run != focus {
+                continue;
+            }
+            if score.score >= self.config.threshold && detector.points() > self.config.warmup {
+                self.still_anomalous.insert(test);
+            }
+            if score.is_anomaly
+                && let Some(severity) = score.severity
+            {
+                self.anomalies.push((
+                    test,
+                    DurationAnomaly {
+                        test_id,
+                        run_id: meta.id,
+                        started_at: meta.started_at,
+                        duration_ms: ms,
+                        expected_ms: score.expected,
+                        score: score.score,
+                        severity: alert_severity(severity),
+                    },
+                ));
+            }
+        }
+    }
 }
 
 /// What the classifier needs about one cluster in run `at`.
@@ -716,23 +880,25 @@ fn alert_severity(s: Severity) -> AlertSeverity {
     }
 }
 
-/// One detector per run name over the runs' pass rates, in run order.
+/// One detector per run name over the runs' pass rates, in run order. Also returns the
+/// series whose latest point still scores at or above the threshold (cool-down aside).
 fn pass_rate_anomalies(
     runs: &[RunMeta],
     totals: &[(u64, u64)],
     config: &DetectorConfig,
-) -> Vec<RunAnomaly> {
-    let mut detectors: HashMap<&str, AnomalyDetector> = HashMap::new();
+) -> (Vec<RunAnomaly>, HashSet<String>) {
+    let mut detectors: HashMap<&str, (AnomalyDetector, bool)> = HashMap::new();
     let mut out = Vec::new();
     for (run, &(total, passed)) in runs.iter().zip(totals) {
         if total == 0 {
             continue;
         }
         let rate = passed as f64 / total as f64;
-        let detector = detectors
+        let (detector, latest_high) = detectors
             .entry(run.name.as_str())
-            .or_insert_with(|| AnomalyDetector::new(*config));
+            .or_insert_with(|| (AnomalyDetector::new(*config), false));
         let score = detector.update_at(run.started_at, rate);
+        *latest_high = score.score >= config.threshold && detector.points() > config.warmup;
         if score.is_anomaly
             && let Some(severity) = score.severity
         {
@@ -747,7 +913,120 @@ fn pass_rate_anomalies(
             });
         }
     }
-    out
+    let high = detectors
+        .into_iter()
+        .filter(|(_, (_, high))| *high)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    (out, high)
+}
+
+/// Alert kinds the analysis raises and may clear (the server's `integration_down` is not one).
+const ANALYSIS_KINDS: &[AlertKind] = &[
+    AlertKind::NewCluster,
+    AlertKind::SystemicFailure,
+    AlertKind::FlakyTest,
+    AlertKind::Anomaly,
+];
+
+/// What is still true in the latest run, to decide which open alerts have cleared.
+struct ActiveConditions<'a> {
+    alerts: &'a [AlertDraft],
+    clusters: &'a [ClusterReport],
+    run_index: &'a HashMap<RunId, u32>,
+    latest: u32,
+    resolve_after_runs: u32,
+    anomalous_series: &'a HashSet<String>,
+    still_slow: &'a HashSet<TestId>,
+}
+
+impl ActiveConditions<'_> {
+    /// `None` while the alert's condition holds, else why it cleared:
+    /// - a new-cluster or systemic alert, once its cluster has not failed for
+    ///   `resolve_after_runs` runs (or no longer exists);
+    /// - a flaky-test alert, once the test's verdict is no longer flaky;
+    /// - an anomaly, once the series' latest point scores below the threshold.
+    fn clear_reason(&self, kind: AlertKind, fingerprint: &str) -> Option<String> {
+        if self
+            .alerts
+            .iter()
+            .any(|a| a.kind == kind && a.fingerprint == fingerprint)
+        {
+            return None;
+        }
+        match kind {
+            AlertKind::NewCluster | AlertKind::SystemicFailure => {
+                let Some(cluster) = self
+                    .clusters
+                    .iter()
+                    .find(|c| c.shape.key.to_string() == fingerprint)
+                else {
+                    return Some("the cluster has no failures any more".to_owned());
+                };
+                let last = self.run_index.get(&cluster.last_run).copied().unwrap_or(0);
+                let quiet = self.latest.saturating_sub(last);
+                if kind == AlertKind::SystemicFailure && quiet >= 1 {
+                    return Some(format!(
+                        "not systemic in the latest run; last failed in run {}",
+                        cluster.last_run
+                    ));
+                }
+                (quiet >= self.resolve_after_runs).then(|| {
+                    format!(
+                        "no failure in the last {quiet} runs (last in run {})",
+                        cluster.last_run
+                    )
+                })
+            }
+            AlertKind::FlakyTest => Some("the test is no longer flaky by its history".to_owned()),
+            AlertKind::Anomaly => {
+                let still = if let Some(series) = fingerprint.strip_prefix("pass_rate:") {
+                    self.anomalous_series.contains(series)
+                } else if let Some(test) = fingerprint.strip_prefix("duration:") {
+                    test.parse::<TestId>()
+                        .is_ok_and(|t| self.still_slow.contains(&t))
+                } else {
+                    // Raised by someone else (a log or metric series); not ours to judge.
+                    true
+                };
+                (!still).then(|| "the latest point is back within the expected range".to_owned())
+            }
+            AlertKind::IntegrationDown => None,
+        }
+    }
+}
+
+/// Duration alerts for the focus run.
+fn duration_alerts(
+    anomalies: &[DurationAnomaly],
+    tests: &Tests,
+    focus: Option<&RunMeta>,
+) -> Vec<AlertDraft> {
+    let Some(focus) = focus else {
+        return Vec::new();
+    };
+    anomalies
+        .iter()
+        .filter(|a| a.run_id == focus.id)
+        .map(|a| {
+            let name = tests.index.get(&a.test_id).map_or_else(
+                || a.test_id.to_string(),
+                |i| tests.external[*i as usize].clone(),
+            );
+            AlertDraft {
+                kind: AlertKind::Anomaly,
+                fingerprint: format!("duration:{}", a.test_id),
+                pattern_id: None,
+                title: title_of(&format!(
+                    "Duration of {name} is {} ms (expected about {:.0} ms)",
+                    a.duration_ms, a.expected_ms
+                )),
+                severity: a.severity,
+                seen_at: focus.started_at,
+                evidence: serde_json::to_value(a).unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 fn label_severity(label: ClusterLabel) -> AlertSeverity {

@@ -1,14 +1,14 @@
 //! What the analysis reads from and writes to the store, row by row.
 //!
-//! The reads are narrow on purpose: a million stored results cross the store boundary as
-//! [`OutcomeRow`]s (ids, attempt and a one-byte outcome), and only failed attempts carry their
-//! message ([`FailedAttempt`]).
+//! The reads are narrow on purpose: a million stored results cross the store boundary as one
+//! [`TestHistory`] per test (aggregated in the database, so ten thousand rows rather than a
+//! million), and only failed attempts carry their message ([`FailedAttempt`]).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::model::{IssueKey, PatternId, RunId, TestId, TestStatus};
-use crate::patterns::alerts::AlertDraft;
+use crate::patterns::alerts::{AlertDraft, AlertId, AlertKind};
 use crate::patterns::cluster::{LinkSource, TicketLink};
 
 /// One failed (or errored) attempt, with its message and current cluster assignment.
@@ -33,13 +33,20 @@ pub enum OutcomeKind {
     Error,
 }
 
-/// One attempt that ran, reduced to what flakiness needs.
+/// One attempt that ran, reduced to what flakiness and the duration series need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OutcomeRow {
+pub struct HistoryAttempt {
     pub run_id: RunId,
-    pub test_id: TestId,
     pub attempt: u32,
     pub outcome: OutcomeKind,
+    pub duration_ms: Option<u64>,
+}
+
+/// Every attempt of one test that ran, in no particular order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestHistory {
+    pub test_id: TestId,
+    pub attempts: Vec<HistoryAttempt>,
 }
 
 /// One failure cluster's `patterns` row.
@@ -77,6 +84,18 @@ pub struct AnalysisWrite {
     /// The ticket link of each linked cluster (links of all clusters are replaced).
     pub links: Vec<(PatternId, TicketLink)>,
     pub alerts: Vec<AlertDraft>,
+    /// Open alerts to resolve because their condition cleared.
+    pub cleared: Vec<ClearedAlert>,
+}
+
+/// An open alert the analysis resolved, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClearedAlert {
+    pub id: AlertId,
+    pub kind: AlertKind,
+    pub fingerprint: String,
+    pub reason: String,
 }
 
 /// A stored pattern row, with its ticket links.
