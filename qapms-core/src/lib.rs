@@ -16,7 +16,8 @@
 //!   Splunk clients;
 //! - [`patterns`]: log and failure templates, anomaly detection and flakiness scoring;
 //! - [`results`]: streaming `JUnit` XML import and stable test identity;
-//! - [`search`]: the full-text index over every source, fuzzy ids and keys, related items.
+//! - [`search`]: the full-text index over every source, fuzzy ids and keys, related items;
+//! - [`report`]: workflow and period reports in Markdown, HTML, JSON and CSV, posted to Jira.
 
 pub mod config;
 mod error;
@@ -25,6 +26,7 @@ pub mod integrations;
 pub mod logging;
 pub mod model;
 pub mod patterns;
+pub mod report;
 pub mod results;
 pub mod search;
 pub mod secrets;

@@ -69,9 +69,9 @@ pub use ticket::{StatusCategory, Ticket, TicketFilter};
 pub use time::{TimeEntry, TimeEntryFilter, TimeSource};
 pub use user::{Role, User};
 pub use workflow::{
-    ChecklistItem, Evidence, HistoryEntry, IdlePeriod, Step, StepEstimate, StepState,
-    TimeHistoryFilter, Timer, TimerChange, TrackingWrite, Workflow, WorkflowEvent, WorkflowFilter,
-    WorkflowState, WorkflowWrite,
+    ActionRecord, ActionStatus, ChecklistItem, Evidence, HistoryEntry, IdlePeriod, Step,
+    StepEstimate, StepState, TimeHistoryFilter, Timer, TimerChange, TrackingWrite, Workflow,
+    WorkflowEvent, WorkflowFilter, WorkflowState, WorkflowWrite,
 };
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -90,6 +90,45 @@ pub struct Evidence {
     pub value: String,
     pub at: DateTime<Utc>,
     pub by: UserId,
+    /// Set when a step action (a search, a Jira comment, …) produced this evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<ActionRecord>,
+}
+
+/// How a step action went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    Succeeded,
+    Failed,
+    /// Nothing to do: no integration configured for it, or no ticket to act on.
+    Skipped,
+}
+
+text_enum!(ActionStatus, "action status", {
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Skipped => "skipped",
+});
+
+/// The outcome of one step action, kept as evidence on its step.
+///
+/// `key` names the action within the workflow (`{step position}.{action index}`): a retry
+/// finds the earlier record by it and does not repeat an action that succeeded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionRecord {
+    pub key: String,
+    /// The action's kind as configured, such as `jira_comment`.
+    pub kind: String,
+    pub status: ActionStatus,
+    /// What it found or did, or why it failed, for people.
+    pub summary: String,
+    /// What it produced for programs: items found, the comment id, the rendered SPL.
+    #[serde(default)]
+    pub output: serde_json::Value,
+    /// How many times it has been tried, this one included.
+    pub attempts: u32,
 }
 
 /// One step of a workflow instance, with what the template gave it when the workflow started.

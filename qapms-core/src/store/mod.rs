@@ -578,6 +578,12 @@ pub trait Store: Send + Sync + fmt::Debug {
         &self,
         kinds: &[AlertKind],
     ) -> Result<Vec<(AlertId, AlertKind, String)>>;
+
+    // ---- Reports ----------------------------------------------------------------------------
+
+    /// The test cases linked to a ticket (its key among their `ticket_keys`), by id: what a
+    /// workflow report counts as the ticket's linked cases.
+    async fn test_cases_for_ticket(&self, key: &IssueKey) -> Result<Vec<TestCase>>;
 }
 
 /// An import in progress: one open transaction, from [`Store::begin_run_import`].

@@ -959,6 +959,24 @@ impl Store for ThisStore {
         Ok(out)
     }
 
+    async fn test_cases_for_ticket(&self, key: &IssueKey) -> Result<Vec<TestCase>> {
+        // The keys are a JSON array: text on SQLite (`instr` on the quoted key, since `_` in a
+        // key would be a LIKE wildcard), JSONB on PostgreSQL (containment).
+        let condition = if BACKEND == Backend::Postgres {
+            "ticket_keys @> jsonb_build_array($1::text)"
+        } else {
+            "instr(ticket_keys, '\"' || $1 || '\"') > 0"
+        };
+        let rows: Vec<TestCaseRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {TEST_CASE_COLUMNS} FROM test_cases WHERE {condition} ORDER BY id"
+        )))
+        .bind(key.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("test case", e).with_context("ticket", key.to_string()))?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     // ---- Workflows and time tracking --------------------------------------------------------
 
     async fn write_workflow(&self, write: &WorkflowWrite) -> Result<()> {

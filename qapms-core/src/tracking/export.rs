@@ -114,11 +114,54 @@ pub async fn export_worklogs(
     sink: &dyn WorklogSink,
     filter: &TimeHistoryFilter,
 ) -> Result<ExportOutcome> {
+    export_worklogs_where(store, sink, filter, &|_| true).await
+}
+
+/// What an export would send, without sending it: the `(entry, issue, started, seconds,
+/// comment)` of each worklog [`export_worklogs`] would create (markers already on Jira are not
+/// checked, since that needs Jira).
+pub async fn planned_worklogs(
+    store: &dyn Store,
+    filter: &TimeHistoryFilter,
+    keep: &(dyn Fn(&HistoryEntry) -> bool + Sync),
+) -> Result<(ExportOutcome, Vec<PlannedWorklog>)> {
     let history = store.time_history(filter).await?;
+    let (outcome, by_issue) = plan(&history, keep);
+    let planned = by_issue
+        .into_iter()
+        .flat_map(|(issue, pending)| {
+            pending.into_iter().map(move |h| PlannedWorklog {
+                entry: h.entry.id,
+                issue: issue.clone(),
+                started: h.entry.started_at,
+                seconds: seconds(&h.entry),
+                comment: comment(h),
+            })
+        })
+        .collect();
+    Ok((outcome, planned))
+}
+
+/// A worklog an export would create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedWorklog {
+    pub entry: TimeEntryId,
+    pub issue: IssueKey,
+    pub started: DateTime<Utc>,
+    pub seconds: u64,
+    pub comment: String,
+}
+
+/// Sorts a history into what is done (counted in the outcome) and what is to export, by issue.
+fn plan<'h>(
+    history: &'h [HistoryEntry],
+    keep: &(dyn Fn(&HistoryEntry) -> bool + Sync),
+) -> (ExportOutcome, BTreeMap<IssueKey, Vec<&'h HistoryEntry>>) {
     let mut outcome = ExportOutcome::default();
     let entries: Vec<TimeEntry> = history.iter().map(|h| h.entry.clone()).collect();
     let gone = superseded(&entries);
-    for h in &history {
+    for h in history.iter().filter(|h| keep(h)) {
         if gone.contains(&h.entry.id)
             && let Some(id) = &h.entry.exported_worklog_id
         {
@@ -127,7 +170,7 @@ pub async fn export_worklogs(
     }
     let by_id: HashMap<TimeEntryId, &TimeEntry> = entries.iter().map(|e| (e.id, e)).collect();
     let mut by_issue: BTreeMap<IssueKey, Vec<&HistoryEntry>> = BTreeMap::new();
-    for h in current_entries(&history) {
+    for h in current_entries(history).into_iter().filter(|h| keep(h)) {
         if exported_ancestor(&h.entry, &by_id) {
             // Its predecessor's worklog is in Jira already (listed as stale above); a new
             // worklog would count the time twice.
@@ -143,6 +186,19 @@ pub async fn export_worklogs(
             outcome.no_ticket += 1;
         }
     }
+    (outcome, by_issue)
+}
+
+/// [`export_worklogs`] limited to the entries `keep` accepts (one workflow's, say). Corrections
+/// are still worked out over everything `filter` returns.
+pub async fn export_worklogs_where(
+    store: &dyn Store,
+    sink: &dyn WorklogSink,
+    filter: &TimeHistoryFilter,
+    keep: &(dyn Fn(&HistoryEntry) -> bool + Sync),
+) -> Result<ExportOutcome> {
+    let history = store.time_history(filter).await?;
+    let (mut outcome, by_issue) = plan(&history, keep);
     for (issue, pending) in by_issue {
         let existing: HashMap<TimeEntryId, String> = {
             let logs = sink.worklogs(&issue).await?;

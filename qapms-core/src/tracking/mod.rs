@@ -27,7 +27,10 @@ use crate::workflow::{Clock, DEFAULT_IDLE_GAP, SystemClock};
 use crate::{Error, ErrorKind, Result};
 
 pub use branch::{current_branch, ticket_from_branch};
-pub use export::{ExistingWorklog, ExportOutcome, WorklogSink, export_worklogs, worklog_marker};
+pub use export::{
+    ExistingWorklog, ExportOutcome, PlannedWorklog, WorklogSink, export_worklogs,
+    export_worklogs_where, planned_worklogs, worklog_marker,
+};
 pub use report::{
     AccuracyRow, TimeReport, TimeReportRow, current_entries, estimate_accuracy, time_report,
 };

@@ -506,6 +506,7 @@ pub fn apply(
                 value: value.to_owned(),
                 at: now,
                 by: actor,
+                action: None,
             });
             b.changed.push(pos);
             b.event(

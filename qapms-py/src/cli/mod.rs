@@ -14,6 +14,7 @@ mod config_cmd;
 mod import_cmd;
 mod output;
 mod patterns_cmd;
+mod report_cmd;
 mod search_cmd;
 mod secrets_cmd;
 mod store_cmd;
@@ -93,6 +94,8 @@ enum Command {
     Alerts(patterns_cmd::AlertsCommand),
     /// Search tickets, test cases, requests, saved searches and reports; rebuild the index.
     Search(search_cmd::SearchArgs),
+    /// Report a workflow (md, html, json, csv; post it to Jira) or a period's time.
+    Report(report_cmd::ReportArgs),
 }
 
 /// What every command gets: the environment snapshot and the global options.
@@ -207,6 +210,7 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
         Command::Time(args) => time_cmd::run_time(&ctx, args, out),
         Command::Alerts(cmd) => patterns_cmd::run_alerts(&ctx, cmd, out),
         Command::Search(args) => search_cmd::run(&ctx, &args, out),
+        Command::Report(args) => report_cmd::run(&ctx, args, out),
     }
 }
 

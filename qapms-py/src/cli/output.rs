@@ -31,6 +31,12 @@ impl Output {
         let _ = writeln!(self.out, "{text}");
     }
 
+    /// Text on stdout as it is (a rendered report ends with its own newline).
+    pub(crate) fn text(&mut self, text: &str) {
+        let _ = self.out.write_all(text.as_bytes());
+        let _ = self.out.flush();
+    }
+
     /// A message for the person at the terminal, on stderr.
     pub(crate) fn note(&mut self, text: &str) {
         let _ = writeln!(self.err, "{text}");

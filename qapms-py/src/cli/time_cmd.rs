@@ -1,4 +1,4 @@
-//! `qapms timer start|stop|status [TICKET]`, `qapms time report|add|keep-idle`.
+//! `qapms timer start|stop|status [TICKET]`, `qapms time report|add|keep-idle|export`.
 //!
 //! Timers started here run on a ticket (default: the one the git branch names) and stop any
 //! other timer of the user; workflow timers start and stop with workflow steps on their own.
@@ -73,6 +73,22 @@ enum TimeCommand {
     },
     /// Count an idle period after all.
     KeepIdle { id: String },
+    /// Export time entries to Jira worklogs, with their own start time. Entries exported
+    /// before are skipped, so running it twice creates no duplicate.
+    Export {
+        /// Whose time (default: yours); `all` for everyone.
+        #[arg(long = "for", value_name = "USER")]
+        of: Option<String>,
+        #[arg(long)]
+        ticket: Option<String>,
+        #[arg(long, value_parser = parse_time)]
+        from: Option<DateTime<Utc>>,
+        #[arg(long, value_parser = parse_time)]
+        to: Option<DateTime<Utc>>,
+        /// Show what would be exported; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -81,7 +97,7 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         .map_err(|e| format!("{e} (e.g. 45m, 1h30m)"))
 }
 
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
@@ -270,6 +286,28 @@ pub(crate) fn run_time(ctx: &Context, args: TimeArgs, out: &mut Output) -> Resul
                         out.line(&format!("added entry {}", entry.id));
                     }
                 }
+                TimeCommand::Export {
+                    of,
+                    ticket,
+                    from,
+                    to,
+                    dry_run,
+                } => {
+                    let user_id = match of.as_deref() {
+                        Some("all") => None,
+                        Some(name) => Some(session.store.user_by_name(name).await?.id),
+                        None => Some(me),
+                    };
+                    let filter = TimeHistoryFilter {
+                        user_id,
+                        ticket: ticket.as_deref().map(IssueKey::parse).transpose()?,
+                        template: None,
+                        step: None,
+                        from,
+                        to,
+                    };
+                    export(ctx, &session, &filter, dry_run, args.common.json, out).await?;
+                }
                 TimeCommand::KeepIdle { id } => {
                     let id = id
                         .parse::<uuid::Uuid>()
@@ -288,4 +326,63 @@ pub(crate) fn run_time(ctx: &Context, args: TimeArgs, out: &mut Output) -> Resul
         session.store.close().await;
         result
     })
+}
+
+async fn export(
+    ctx: &Context,
+    session: &Session,
+    filter: &TimeHistoryFilter,
+    dry_run: bool,
+    json: bool,
+    out: &mut Output,
+) -> Result<(), CliError> {
+    if dry_run {
+        let (outcome, planned) =
+            tracking::planned_worklogs(session.store.as_ref(), filter, &|_| true).await?;
+        if json {
+            return json_line(
+                out,
+                &serde_json::json!({ "dryRun": true, "planned": planned, "outcome": outcome }),
+            );
+        }
+        for p in &planned {
+            out.line(&format!(
+                "would log {} on {} started {} ({})",
+                minutes(i64::try_from(p.seconds).unwrap_or(i64::MAX)),
+                p.issue,
+                p.started.format("%Y-%m-%d %H:%M UTC"),
+                p.comment
+            ));
+        }
+        out.line(&format!(
+            "dry run: {} worklogs to create (an earlier interrupted export may have created some \
+             of them; the real export finds those by their marker), {} exported before, {} under \
+             a minute, {} without a ticket",
+            planned.len(),
+            outcome.already_exported,
+            outcome.too_short,
+            outcome.no_ticket
+        ));
+        return Ok(());
+    }
+    let jira = super::report_cmd::jira_client(ctx, &session.loaded, "qapms time export")?;
+    let outcome = tracking::export_worklogs(session.store.as_ref(), &jira, filter).await?;
+    if json {
+        return json_line(out, &outcome);
+    }
+    out.line(&format!(
+        "exported {} worklogs, adopted {} from an earlier interrupted export; {} exported \
+         before, {} under a minute (Jira refuses them), {} without a ticket",
+        outcome.exported.len(),
+        outcome.adopted.len(),
+        outcome.already_exported,
+        outcome.too_short,
+        outcome.no_ticket
+    ));
+    for (entry, worklog) in &outcome.stale_worklogs {
+        out.note(&format!(
+            "entry {entry} was corrected after it was exported: fix worklog {worklog} in Jira by hand"
+        ));
+    }
+    Ok(())
 }

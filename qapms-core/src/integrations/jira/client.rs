@@ -956,3 +956,28 @@ impl crate::tracking::WorklogSink for Jira {
             .id)
     }
 }
+
+/// Reports are posted as issue comments (ADF on Cloud, wiki text on Data Center).
+#[async_trait]
+impl crate::report::CommentSink for Jira {
+    async fn comment_texts(&self, issue: &IssueKey) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .issues()
+            .comments(issue)
+            .await?
+            .into_iter()
+            .map(|c| {
+                // ADF on Cloud, a string on Data Center: the JSON text holds the marker either way.
+                let text = match c.body {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (c.id, text)
+            })
+            .collect())
+    }
+
+    async fn add_comment(&self, issue: &IssueKey, text: &str) -> Result<String> {
+        Ok(self.issues().add_comment(issue, text).await?.id)
+    }
+}
