@@ -351,7 +351,7 @@ fn snapshot(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/report")
         .join(name);
-    let update = std::env::var("QAPMS_UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1");
+    let update = qapms_core::config::Env::from_process().get("QAPMS_UPDATE_SNAPSHOTS") == Some("1");
     if update || !path.exists() {
         std::fs::write(&path, actual).unwrap();
         assert!(

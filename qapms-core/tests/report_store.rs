@@ -1,13 +1,9 @@
-//! Reports from a real store (SQLite and PostgreSQL): a workflow driven by the engine, a JUnit
+//! Reports from a real store (SQLite and PostgreSQL): a workflow driven by the engine, a `JUnit`
 //! run attached to its step, cases linked to its ticket; and the posting of the report to a
 //! wiremock Jira (Cloud ADF and Data Center wiki), with the comment body checked against the
 //! contract in `../shared/contracts/jira`, idempotently, and the time as worklogs.
 
 #![expect(clippy::unwrap_used, reason = "a panic in a test is a failed test")]
-#![expect(
-    clippy::too_many_lines,
-    reason = "a scenario test reads top to bottom as the story it checks"
-)]
 
 mod common;
 mod contract;
@@ -52,7 +48,7 @@ fn linked_case(external: &str, tickets: &[&str]) -> TestCase {
     }
 }
 
-/// Drives a verify-ticket workflow for PAY-1 through two steps with a JUnit run attached.
+/// Drives a verify-ticket workflow for PAY-1 through two steps with a `JUnit` run attached.
 async fn drive(s: &Arc<dyn Store>) -> (WorkflowId, UserId) {
     let ada = User::new("ada", Role::Qa);
     s.create_user(&ada).await.unwrap();
@@ -216,7 +212,7 @@ fn jira(server: &MockServer, deployment: JiraDeployment) -> Jira {
     let b = Jira::builder(server.uri()).deployment(deployment);
     let b = match deployment {
         JiraDeployment::Cloud => b.basic_auth("qa@acme.test", SecretString::from("api-token")),
-        _ => b.bearer_auth(SecretString::from("pat")),
+        JiraDeployment::DataCenter => b.bearer_auth(SecretString::from("pat")),
     };
     b.retry(RetryPolicy::none())
         .rate_limit(None)
