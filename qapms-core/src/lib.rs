@@ -16,7 +16,8 @@
 //!   Splunk clients;
 //! - [`patterns`]: log and failure templates, anomaly detection and flakiness scoring;
 //! - [`results`]: streaming `JUnit` XML import and stable test identity;
-//! - [`search`]: the full-text index over every source, fuzzy ids and keys, related items.
+//! - [`search`]: the full-text index over every source, fuzzy ids and keys, related items;
+//! - [`sync`]: incremental sync of every integration into the store and the search index.
 
 pub mod config;
 mod error;
@@ -29,6 +30,7 @@ pub mod results;
 pub mod search;
 pub mod secrets;
 pub mod store;
+pub mod sync;
 pub mod tracking;
 pub mod workflow;
 

@@ -11,12 +11,14 @@
 //! - `2`: the command line itself was wrong (clap's usage errors).
 
 mod config_cmd;
+mod doctor_cmd;
 mod import_cmd;
 mod output;
 mod patterns_cmd;
 mod search_cmd;
 mod secrets_cmd;
 mod store_cmd;
+mod sync_cmd;
 mod time_cmd;
 mod workflow_cmd;
 
@@ -93,6 +95,10 @@ enum Command {
     Alerts(patterns_cmd::AlertsCommand),
     /// Search tickets, test cases, requests, saved searches and reports; rebuild the index.
     Search(search_cmd::SearchArgs),
+    /// Sync Jira, Testmo, Postman, Splunk and Grafana into the store and the search index.
+    Sync(sync_cmd::SyncArgs),
+    /// Check the config, credentials, store, integrations and search index; print hints.
+    Doctor(doctor_cmd::DoctorArgs),
 }
 
 /// What every command gets: the environment snapshot and the global options.
@@ -207,6 +213,8 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
         Command::Time(args) => time_cmd::run_time(&ctx, args, out),
         Command::Alerts(cmd) => patterns_cmd::run_alerts(&ctx, cmd, out),
         Command::Search(args) => search_cmd::run(&ctx, &args, out),
+        Command::Sync(args) => sync_cmd::run(&ctx, &args, out),
+        Command::Doctor(args) => doctor_cmd::run(&ctx, &args, out),
     }
 }
 
