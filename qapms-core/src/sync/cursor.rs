@@ -94,7 +94,7 @@ mod tests {
     #[test]
     fn a_fresh_cursor_gets_the_overlap() {
         let now = at(1_800_000_000);
-        assert_eq!(window_minutes(now, now, Duration::from_secs(300)), 5);
+        assert_eq!(window_minutes(now, now, Duration::from_mins(5)), 5);
         assert_eq!(window_minutes(now, now, Duration::ZERO), 1);
         assert_eq!(updated_clause(5), "updated >= \"-5m\"");
     }

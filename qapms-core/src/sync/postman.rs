@@ -39,7 +39,10 @@ pub(crate) async fn run(cx: &mut Ctx<'_>, client: &Postman) -> Result<()> {
         for summary in summaries {
             let id = summary.collection_id();
             let scope = format!("api:{id}");
-            wanted.insert(scope.clone());
+            if !wanted.insert(scope.clone()) {
+                // Listed twice (a listing that shifted while it was paged).
+                continue;
+            }
             let updated = summary.updated_at.map(super::cursor::format_time);
             if !cx.options.full && updated.is_some() && fingerprint_of(&scope) == updated {
                 cx.counts.unchanged += 1;
@@ -53,7 +56,9 @@ pub(crate) async fn run(cx: &mut Ctx<'_>, client: &Postman) -> Result<()> {
     }
     for file in client.collection_files() {
         let scope = format!("file:{}", file.display());
-        wanted.insert(scope.clone());
+        if !wanted.insert(scope.clone()) {
+            continue;
+        }
         match read(file).await {
             Ok(bytes) => {
                 let digest = file_fingerprint(&bytes);
