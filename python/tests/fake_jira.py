@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -71,6 +73,8 @@ class FakeJira:
     faults: list[tuple[int, dict[str, str], Any]] = field(default_factory=list)
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
     transitioned: list[tuple[str, str]] = field(default_factory=list)
+    # Seconds each search page waits before answering (a slow site, for kill-and-resume tests).
+    page_delay: float = 0.0
 
     def __post_init__(self) -> None:
         template = sample("get-issue.response.json")
@@ -105,8 +109,12 @@ class FakeJira:
         self.faults.append((status, headers or {}, body))
 
     def matching(self, jql: str) -> list[dict[str, Any]]:
-        """A tiny JQL subset: `project = X`, `status = "Y"`, `key = K`; anything else is all."""
+        """A tiny JQL subset: `project = X`, `status = "Y"`, `key = K`; anything else is all.
+
+        An `ORDER BY` suffix is accepted (and ignored: issues keep key order).
+        """
         items = list(self.issues.values())
+        jql = re.split(r"\s+ORDER\s+BY\s+", " " + jql, flags=re.IGNORECASE)[0].strip()
         for clause in jql.split(" AND "):
             name, _, value = clause.partition("=")
             name, value = name.strip().lower(), value.strip().strip('"')
@@ -249,6 +257,8 @@ class _Handler(BaseHTTPRequestHandler):
             fields = _fields_param(query.get("fields"))
         start = int(token) if token else 0
         size = max(1, min(asked, CLOUD_PAGE_LIMIT))
+        if fake.page_delay:
+            time.sleep(fake.page_delay)
         matches = fake.matching(jql)
         page = matches[start : start + size]
         out: dict[str, Any] = {"issues": [fake.select(i, fields) for i in page]}

@@ -17,7 +17,8 @@
 //! - [`patterns`]: log and failure templates, anomaly detection and flakiness scoring;
 //! - [`results`]: streaming `JUnit` XML import and stable test identity;
 //! - [`search`]: the full-text index over every source, fuzzy ids and keys, related items;
-//! - [`report`]: workflow and period reports in Markdown, HTML, JSON and CSV, posted to Jira.
+//! - [`report`]: workflow and period reports in Markdown, HTML, JSON and CSV, posted to Jira;
+//! - [`sync`]: incremental sync of every integration into the store and the search index.
 
 pub mod config;
 mod error;
@@ -31,6 +32,7 @@ pub mod results;
 pub mod search;
 pub mod secrets;
 pub mod store;
+pub mod sync;
 pub mod tracking;
 pub mod workflow;
 

@@ -70,7 +70,7 @@ fn index_error(what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 /// Why the directory cannot be used as is, or `None` if it holds a current index.
-fn check_dir(dir: &Path) -> Option<RebuildReason> {
+pub(super) fn check_dir(dir: &Path) -> Option<RebuildReason> {
     let meta = dir.join("meta.json");
     if !meta.exists() {
         return Some(RebuildReason::Missing);

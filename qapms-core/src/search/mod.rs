@@ -24,6 +24,7 @@ mod compile;
 mod document;
 mod fuzzy;
 mod index;
+mod probe;
 pub mod query;
 mod schema;
 

@@ -30,6 +30,7 @@ mod rows;
 mod server;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod sync_state;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod time;
 mod url;
@@ -68,6 +69,7 @@ pub use server::{
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+pub use sync_state::{SyncBatch, SyncBatchOutcome, SyncItem, SyncScope, SyncedCase};
 pub use url::redact_url;
 
 /// Which database a store runs on.
@@ -584,6 +586,28 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The test cases linked to a ticket (its key among their `ticket_keys`), by id: what a
     /// workflow report counts as the ticket's linked cases.
     async fn test_cases_for_ticket(&self, key: &IssueKey) -> Result<Vec<TestCase>>;
+
+    // ---- Sync state (see `crate::sync`) ------------------------------------------------------
+
+    /// Writes one sync batch in one transaction: tickets, test cases and search documents
+    /// upserted and deleted, the scope's items recorded and forgotten, and the scope's cursor,
+    /// fingerprint and `full_at` (or the scope dropped). Either all of it is stored or none.
+    async fn write_sync_batch(&self, batch: &SyncBatch) -> Result<SyncBatchOutcome>;
+
+    /// The scopes of one integration (or of all), by integration and scope.
+    async fn sync_scopes(&self, integration: Option<&str>) -> Result<Vec<SyncScope>>;
+
+    /// The items one scope has written, by item id.
+    async fn sync_items(&self, integration: &str, scope: &str) -> Result<Vec<SyncItem>>;
+
+    /// Where these upstream ids are recorded in any scope of the integration, as
+    /// `(scope, item)`: a sync uses it to see that an item moved (a Jira issue to another
+    /// project) rather than appeared.
+    async fn sync_items_by_id(
+        &self,
+        integration: &str,
+        item_ids: &[String],
+    ) -> Result<Vec<(String, SyncItem)>>;
 }
 
 /// An import in progress: one open transaction, from [`Store::begin_run_import`].

@@ -47,7 +47,8 @@ use crate::store::workflow_rows::{
 };
 use crate::store::{
     AlertRecord, ApiTokenRecord, Backend, IntegrationCheck, IntegrationHealthSummary, JobLease,
-    LoginAttempt, LoginFailures, NewAlert, RunImport, SessionRecord, Store, StoreInfo,
+    LoginAttempt, LoginFailures, NewAlert, RunImport, SessionRecord, Store, StoreInfo, SyncBatch,
+    SyncBatchOutcome, SyncItem, SyncScope, SyncedCase,
 };
 use crate::{Error, ErrorKind, Result};
 use futures::TryStreamExt;
@@ -79,6 +80,8 @@ pub(super) const TABLES: &[&str] = &[
     "sessions",
     "api_tokens",
     "login_attempts",
+    "sync_scopes",
+    "sync_items",
 ];
 
 /// Rows per multi-row `INSERT`: at most 16 columns × 1000 rows = 16 000 parameters.
@@ -355,48 +358,8 @@ impl Store for ThisStore {
         if tickets.is_empty() {
             return Ok(());
         }
-        let tickets = last_per_key(tickets, |t| t.key.clone())
-            .into_iter()
-            .map(|t| Ok((t, to_i64(t.key.number(), "an issue number")?)))
-            .collect::<Result<Vec<_>>>()?;
-        let synced_at = DbTime(utc_now());
         let mut tx = self.begin_write("ticket").await?;
-        for chunk in tickets.chunks(CHUNK_ROWS) {
-            let mut qb = QueryBuilder::<Db>::new(format!(
-                "INSERT INTO tickets ({TICKET_COLUMNS}, project, number, synced_at) "
-            ));
-            qb.push_values(chunk, |mut row, (t, number)| {
-                row.push_bind(t.key.as_str().to_owned())
-                    .push_bind(t.summary.clone())
-                    .push_bind(t.status.clone())
-                    .push_bind(t.status_category.as_str())
-                    .push_bind(t.issue_type.clone())
-                    .push_bind(t.priority.clone())
-                    .push_bind(t.assignee.clone())
-                    .push_bind(Json(t.labels.clone()))
-                    .push_bind(Json(t.components.clone()))
-                    .push_bind(Json(t.fix_versions.clone()))
-                    .push_bind(DbTime(t.updated))
-                    .push_bind(t.url.clone())
-                    .push_bind(Json(t.raw.clone()))
-                    .push_bind(t.project().to_owned())
-                    .push_bind(*number)
-                    .push_bind(synced_at);
-            });
-            qb.push(
-                " ON CONFLICT (key) DO UPDATE SET summary = excluded.summary, \
-                 status = excluded.status, status_category = excluded.status_category, \
-                 issue_type = excluded.issue_type, priority = excluded.priority, \
-                 assignee = excluded.assignee, labels = excluded.labels, \
-                 components = excluded.components, fix_versions = excluded.fix_versions, \
-                 updated = excluded.updated, url = excluded.url, raw = excluded.raw, \
-                 synced_at = excluded.synced_at",
-            );
-            qb.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_error("ticket", e))?;
-        }
+        write_tickets(&mut tx, tickets).await?;
         commit(tx, "ticket").await
     }
 
@@ -766,45 +729,8 @@ impl Store for ThisStore {
         if docs.is_empty() {
             return Ok(());
         }
-        for doc in docs {
-            not_empty(&doc.source, "a search document's source")?;
-            not_empty(&doc.source_key, "a search document's key")
-                .map_err(|e| e.with_context("source", doc.source.clone()))?;
-        }
-        let docs = last_per_key(docs, SearchDocument::key);
         let mut tx = self.begin_write("search document").await?;
-        for chunk in docs.chunks(CHUNK_ROWS) {
-            let mut qb = QueryBuilder::<Db>::new(format!(
-                "INSERT INTO search_documents (id, {SEARCH_DOCUMENT_COLUMNS}) "
-            ));
-            qb.push_values(chunk, |mut row, d| {
-                let keys: Vec<&str> = d.ticket_keys.iter().map(IssueKey::as_str).collect();
-                row.push_bind(Uuid::now_v7())
-                    .push_bind(d.source.clone())
-                    .push_bind(d.source_key.clone())
-                    .push_bind(d.doc_type.clone())
-                    .push_bind(d.title.clone())
-                    .push_bind(d.body.clone())
-                    .push_bind(d.url.clone())
-                    .push_bind(d.project.clone())
-                    .push_bind(d.status.clone())
-                    .push_bind(Json(d.tags.clone()))
-                    .push_bind(Json(serde_json::json!(keys)))
-                    .push_bind(Json(d.fields.clone()))
-                    .push_bind(DbTime(d.updated_at));
-            });
-            qb.push(
-                " ON CONFLICT (kind, source_key) DO UPDATE SET doc_type = excluded.doc_type, \
-                 title = excluded.title, body = excluded.body, url = excluded.url, \
-                 project = excluded.project, status = excluded.status, tags = excluded.tags, \
-                 ticket_keys = excluded.ticket_keys, fields = excluded.fields, \
-                 updated_at = excluded.updated_at",
-            );
-            qb.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_error("search document", e))?;
-        }
+        write_search_documents(&mut tx, docs).await?;
         commit(tx, "search document").await
     }
 
@@ -812,20 +738,8 @@ impl Store for ThisStore {
         if keys.is_empty() {
             return Ok(0);
         }
-        let keys: Vec<&SearchDocumentKey> =
-            keys.iter().collect::<HashSet<_>>().into_iter().collect();
-        let mut deleted = 0;
         let mut tx = self.begin_write("search document").await?;
-        for chunk in keys.chunks(LOOKUP_KEYS / 2) {
-            let mut qb = QueryBuilder::<Db>::new("DELETE FROM search_documents WHERE ");
-            push_document_keys(&mut qb, chunk);
-            deleted += qb
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_error("search document", e))?
-                .rows_affected();
-        }
+        let deleted = remove_search_documents(&mut tx, keys).await?;
         commit(tx, "search document").await?;
         Ok(deleted)
     }
@@ -975,6 +889,136 @@ impl Store for ThisStore {
         .await
         .map_err(|e| db_error("test case", e).with_context("ticket", key.to_string()))?;
         rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    // ---- Sync state ---------------------------------------------------------------------------
+
+    async fn write_sync_batch(&self, batch: &SyncBatch) -> Result<SyncBatchOutcome> {
+        not_empty(&batch.integration, "an integration name")?;
+        not_empty(&batch.scope, "a sync scope")?;
+        for item in &batch.items {
+            not_empty(&item.item_id, "a synced item's id")?;
+        }
+        let mut tx = self.begin_write("sync batch").await?;
+        let mut out = SyncBatchOutcome::default();
+        write_sync_scope(&mut tx, batch).await?;
+        for chunk in batch.delete_tickets.chunks(LOOKUP_KEYS) {
+            let mut qb = QueryBuilder::<Db>::new("DELETE FROM tickets WHERE key IN (");
+            let mut list = qb.separated(", ");
+            for key in chunk {
+                list.push_bind(key.as_str().to_owned());
+            }
+            qb.push(")");
+            out.deleted_tickets += qb
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("ticket", e))?
+                .rows_affected();
+        }
+        if !batch.tickets.is_empty() {
+            write_tickets(&mut tx, &batch.tickets).await?;
+        }
+        out.deleted_documents = remove_search_documents(&mut tx, &batch.delete_documents).await?;
+        if !batch.documents.is_empty() {
+            write_search_documents(&mut tx, &batch.documents).await?;
+        }
+        remove_synced_cases(&mut tx, &batch.delete_cases, &mut out).await?;
+        out.cases = write_synced_cases(&mut tx, &batch.cases).await?;
+        write_sync_items(&mut tx, batch).await?;
+        commit(tx, "sync batch").await?;
+        Ok(out)
+    }
+
+    async fn sync_scopes(&self, integration: Option<&str>) -> Result<Vec<SyncScope>> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT s.integration, s.scope, s.cursor, s.fingerprint, s.full_at, s.updated_at, \
+             (SELECT COUNT(*) FROM sync_items i \
+              WHERE i.integration = s.integration AND i.scope = s.scope) AS items \
+             FROM sync_scopes s",
+        );
+        if let Some(integration) = integration {
+            qb.push(" WHERE s.integration = ")
+                .push_bind(integration.to_owned());
+        }
+        qb.push(" ORDER BY s.integration, s.scope");
+        let rows: Vec<ScopeRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("sync scope", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SyncScope {
+                integration: r.0,
+                scope: r.1,
+                cursor: r.2,
+                fingerprint: r.3,
+                full_at: r.4.map(Into::into),
+                updated_at: r.5.into(),
+                items: u64::try_from(r.6).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    async fn sync_items(&self, integration: &str, scope: &str) -> Result<Vec<SyncItem>> {
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT item_id, local_key, fingerprint FROM sync_items \
+             WHERE integration = $1 AND scope = $2 ORDER BY item_id",
+        )
+        .bind(integration)
+        .bind(scope)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("sync item", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(item_id, local_key, fingerprint)| SyncItem {
+                item_id,
+                local_key,
+                fingerprint,
+            })
+            .collect())
+    }
+
+    async fn sync_items_by_id(
+        &self,
+        integration: &str,
+        item_ids: &[String],
+    ) -> Result<Vec<(String, SyncItem)>> {
+        let mut out = Vec::new();
+        for chunk in item_ids.chunks(LOOKUP_KEYS) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT scope, item_id, local_key, fingerprint FROM sync_items \
+                 WHERE integration = ",
+            );
+            qb.push_bind(integration.to_owned())
+                .push(" AND item_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.clone());
+            }
+            qb.push(") ORDER BY scope, item_id");
+            let rows: Vec<(String, String, String, Option<String>)> = qb
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error("sync item", e))?;
+            out.extend(
+                rows.into_iter()
+                    .map(|(scope, item_id, local_key, fingerprint)| {
+                        (
+                            scope,
+                            SyncItem {
+                                item_id,
+                                local_key,
+                                fingerprint,
+                            },
+                        )
+                    }),
+            );
+        }
+        Ok(out)
     }
 
     // ---- Workflows and time tracking --------------------------------------------------------
@@ -3046,4 +3090,306 @@ fn case_with_time(row: &<Db as sqlx::Database>::Row) -> Result<(TestCase, DateTi
         .try_get("updated_at")
         .map_err(|e| db_error("test case", e))?;
     Ok((case.try_into()?, updated.into()))
+}
+
+async fn write_tickets(tx: &mut Tx, tickets: &[Ticket]) -> Result<()> {
+    let tickets = last_per_key(tickets, |t| t.key.clone())
+        .into_iter()
+        .map(|t| Ok((t, to_i64(t.key.number(), "an issue number")?)))
+        .collect::<Result<Vec<_>>>()?;
+    let synced_at = DbTime(utc_now());
+    for chunk in tickets.chunks(CHUNK_ROWS) {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "INSERT INTO tickets ({TICKET_COLUMNS}, project, number, synced_at) "
+        ));
+        qb.push_values(chunk, |mut row, (t, number)| {
+            row.push_bind(t.key.as_str().to_owned())
+                .push_bind(t.summary.clone())
+                .push_bind(t.status.clone())
+                .push_bind(t.status_category.as_str())
+                .push_bind(t.issue_type.clone())
+                .push_bind(t.priority.clone())
+                .push_bind(t.assignee.clone())
+                .push_bind(Json(t.labels.clone()))
+                .push_bind(Json(t.components.clone()))
+                .push_bind(Json(t.fix_versions.clone()))
+                .push_bind(DbTime(t.updated))
+                .push_bind(t.url.clone())
+                .push_bind(Json(t.raw.clone()))
+                .push_bind(t.project().to_owned())
+                .push_bind(*number)
+                .push_bind(synced_at);
+        });
+        qb.push(
+            " ON CONFLICT (key) DO UPDATE SET summary = excluded.summary, \
+             status = excluded.status, status_category = excluded.status_category, \
+             issue_type = excluded.issue_type, priority = excluded.priority, \
+             assignee = excluded.assignee, labels = excluded.labels, \
+             components = excluded.components, fix_versions = excluded.fix_versions, \
+             updated = excluded.updated, url = excluded.url, raw = excluded.raw, \
+             synced_at = excluded.synced_at",
+        );
+        qb.build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("ticket", e))?;
+    }
+    Ok(())
+}
+
+async fn write_search_documents(tx: &mut Tx, docs: &[SearchDocument]) -> Result<()> {
+    for doc in docs {
+        not_empty(&doc.source, "a search document's source")?;
+        not_empty(&doc.source_key, "a search document's key")
+            .map_err(|e| e.with_context("source", doc.source.clone()))?;
+    }
+    let docs = last_per_key(docs, SearchDocument::key);
+    for chunk in docs.chunks(CHUNK_ROWS) {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "INSERT INTO search_documents (id, {SEARCH_DOCUMENT_COLUMNS}) "
+        ));
+        qb.push_values(chunk, |mut row, d| {
+            let keys: Vec<&str> = d.ticket_keys.iter().map(IssueKey::as_str).collect();
+            row.push_bind(Uuid::now_v7())
+                .push_bind(d.source.clone())
+                .push_bind(d.source_key.clone())
+                .push_bind(d.doc_type.clone())
+                .push_bind(d.title.clone())
+                .push_bind(d.body.clone())
+                .push_bind(d.url.clone())
+                .push_bind(d.project.clone())
+                .push_bind(d.status.clone())
+                .push_bind(Json(d.tags.clone()))
+                .push_bind(Json(serde_json::json!(keys)))
+                .push_bind(Json(d.fields.clone()))
+                .push_bind(DbTime(d.updated_at));
+        });
+        qb.push(
+            " ON CONFLICT (kind, source_key) DO UPDATE SET doc_type = excluded.doc_type, \
+             title = excluded.title, body = excluded.body, url = excluded.url, \
+             project = excluded.project, status = excluded.status, tags = excluded.tags, \
+             ticket_keys = excluded.ticket_keys, fields = excluded.fields, \
+             updated_at = excluded.updated_at",
+        );
+        qb.build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("search document", e))?;
+    }
+    Ok(())
+}
+
+async fn remove_search_documents(tx: &mut Tx, keys: &[SearchDocumentKey]) -> Result<u64> {
+    let keys: Vec<&SearchDocumentKey> = keys.iter().collect::<HashSet<_>>().into_iter().collect();
+    let mut deleted = 0;
+    for chunk in keys.chunks(LOOKUP_KEYS / 2) {
+        let mut qb = QueryBuilder::<Db>::new("DELETE FROM search_documents WHERE ");
+        push_document_keys(&mut qb, chunk);
+        deleted += qb
+            .build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("search document", e))?
+            .rows_affected();
+    }
+    Ok(deleted)
+}
+
+/// `sync_scopes` as [`Store::sync_scopes`] selects it.
+type ScopeRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<DbTime>,
+    DbTime,
+    i64,
+);
+
+/// Creates or updates the batch's scope (keeping what the batch leaves unset), or drops it.
+async fn write_sync_scope(tx: &mut Tx, batch: &SyncBatch) -> Result<()> {
+    let now = DbTime(utc_now());
+    if batch.drop_scope {
+        // Items first: the foreign key would cascade, but not every SQLite connection has
+        // foreign keys switched on.
+        for table in ["sync_items", "sync_scopes"] {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE integration = $1 AND scope = $2"
+            )))
+            .bind(&batch.integration)
+            .bind(&batch.scope)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("sync scope", e))?;
+        }
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO sync_scopes (integration, scope, cursor, fingerprint, full_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (integration, scope) DO UPDATE SET \
+         cursor = COALESCE(excluded.cursor, sync_scopes.cursor), \
+         fingerprint = COALESCE(excluded.fingerprint, sync_scopes.fingerprint), \
+         full_at = COALESCE(excluded.full_at, sync_scopes.full_at), \
+         updated_at = excluded.updated_at",
+    )
+    .bind(&batch.integration)
+    .bind(&batch.scope)
+    .bind(batch.cursor.as_deref())
+    .bind(batch.fingerprint.as_deref())
+    .bind(batch.full.then_some(now))
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        db_error("sync scope", e).with_context("integration", batch.integration.clone())
+    })?;
+    Ok(())
+}
+
+/// Forgets the batch's dropped items and records its current ones.
+async fn write_sync_items(tx: &mut Tx, batch: &SyncBatch) -> Result<()> {
+    for chunk in batch.forget.chunks(LOOKUP_KEYS / 2) {
+        let mut qb = QueryBuilder::<Db>::new("DELETE FROM sync_items WHERE integration = ");
+        qb.push_bind(batch.integration.clone()).push(" AND (");
+        for (i, (scope, item)) in chunk.iter().enumerate() {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            qb.push("(scope = ")
+                .push_bind(scope.clone())
+                .push(" AND item_id = ")
+                .push_bind(item.clone())
+                .push(")");
+        }
+        qb.push(")");
+        qb.build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("sync item", e))?;
+    }
+    if batch.drop_scope {
+        return Ok(());
+    }
+    let items = last_per_key(&batch.items, |i| i.item_id.clone());
+    let seen = DbTime(utc_now());
+    for chunk in items.chunks(CHUNK_ROWS) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO sync_items (integration, scope, item_id, local_key, fingerprint, seen_at) ",
+        );
+        qb.push_values(chunk, |mut row, item| {
+            row.push_bind(batch.integration.clone())
+                .push_bind(batch.scope.clone())
+                .push_bind(item.item_id.clone())
+                .push_bind(item.local_key.clone())
+                .push_bind(item.fingerprint.clone())
+                .push_bind(seen);
+        });
+        qb.push(
+            " ON CONFLICT (integration, scope, item_id) DO UPDATE SET \
+             local_key = excluded.local_key, fingerprint = excluded.fingerprint, \
+             seen_at = excluded.seen_at",
+        );
+        qb.build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("sync item", e))?;
+    }
+    Ok(())
+}
+
+/// Upserts synced cases by source and external id, keeping a known case's id and ticket links;
+/// returns the id of each, in input order.
+async fn write_synced_cases(tx: &mut Tx, cases: &[SyncedCase]) -> Result<Vec<TestId>> {
+    for case in cases {
+        not_empty(&case.external_id, "a test case's external id")?;
+    }
+    let unique = last_per_key(cases, |c| (c.source, c.external_id.clone()));
+    let now = DbTime(utc_now());
+    let mut ids: HashMap<(TestSource, String), TestId> = HashMap::with_capacity(unique.len());
+    for chunk in unique.chunks(CHUNK_ROWS) {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "INSERT INTO test_cases ({TEST_CASE_COLUMNS}, created_at, updated_at) "
+        ));
+        qb.push_values(chunk, |mut row, c| {
+            row.push_bind(Uuid::now_v7())
+                .push_bind(c.source.as_str())
+                .push_bind(c.external_id.clone())
+                .push_bind(c.title.clone())
+                .push_bind(c.folder_path.clone())
+                .push_bind(Json(c.tags.clone()))
+                .push_bind(Json(serde_json::json!([])))
+                .push_bind(now)
+                .push_bind(now);
+        });
+        qb.push(
+            " ON CONFLICT (source, external_id) DO UPDATE SET title = excluded.title, \
+             folder_path = excluded.folder_path, tags = excluded.tags, \
+             updated_at = excluded.updated_at RETURNING id, source, external_id",
+        );
+        let rows: Vec<(Uuid, String, String)> = qb
+            .build_query_as()
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(|e| db_error("test case", e))?;
+        for (id, source, external_id) in rows {
+            let source: TestSource = source.parse()?;
+            ids.insert((source, external_id), TestId::from_uuid(id));
+        }
+    }
+    cases
+        .iter()
+        .map(|c| {
+            ids.get(&(c.source, c.external_id.clone()))
+                .copied()
+                .ok_or_else(|| Error::new(ErrorKind::Store, "a written test case was not returned"))
+        })
+        .collect()
+}
+
+/// Deletes cases the source dropped, except those results refer to.
+async fn remove_synced_cases(
+    tx: &mut Tx,
+    cases: &[(TestSource, String)],
+    out: &mut SyncBatchOutcome,
+) -> Result<()> {
+    let mut by_source: HashMap<TestSource, Vec<&str>> = HashMap::new();
+    for (source, id) in cases {
+        by_source.entry(*source).or_default().push(id);
+    }
+    for (source, ids) in by_source {
+        for chunk in ids.chunks(LOOKUP_KEYS) {
+            let mut qb = QueryBuilder::<Db>::new("DELETE FROM test_cases WHERE source = ");
+            qb.push_bind(source.as_str()).push(" AND external_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(
+                ") AND NOT EXISTS (SELECT 1 FROM test_results r WHERE r.test_id = test_cases.id) \
+                 RETURNING id",
+            );
+            let deleted: Vec<Uuid> = qb
+                .build_query_scalar()
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(|e| db_error("test case", e))?;
+            out.deleted_cases
+                .extend(deleted.into_iter().map(TestId::from_uuid));
+            let mut qb = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM test_cases WHERE source = ");
+            qb.push_bind(source.as_str()).push(" AND external_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+            let kept: i64 = qb
+                .build_query_scalar()
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(|e| db_error("test case", e))?;
+            out.kept_cases += u64::try_from(kept).unwrap_or(0);
+        }
+    }
+    Ok(())
 }

@@ -11,6 +11,7 @@
 //! - `2`: the command line itself was wrong (clap's usage errors).
 
 mod config_cmd;
+mod doctor_cmd;
 mod import_cmd;
 mod output;
 mod patterns_cmd;
@@ -18,6 +19,7 @@ mod report_cmd;
 mod search_cmd;
 mod secrets_cmd;
 mod store_cmd;
+mod sync_cmd;
 mod time_cmd;
 mod workflow_cmd;
 
@@ -96,6 +98,10 @@ enum Command {
     Search(search_cmd::SearchArgs),
     /// Report a workflow (md, html, json, csv; post it to Jira) or a period's time.
     Report(report_cmd::ReportArgs),
+    /// Sync Jira, Testmo, Postman, Splunk and Grafana into the store and the search index.
+    Sync(sync_cmd::SyncArgs),
+    /// Check the config, credentials, store, integrations and search index; print hints.
+    Doctor(doctor_cmd::DoctorArgs),
 }
 
 /// What every command gets: the environment snapshot and the global options.
@@ -211,6 +217,8 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
         Command::Alerts(cmd) => patterns_cmd::run_alerts(&ctx, cmd, out),
         Command::Search(args) => search_cmd::run(&ctx, &args, out),
         Command::Report(args) => report_cmd::run(&ctx, args, out),
+        Command::Sync(args) => sync_cmd::run(&ctx, &args, out),
+        Command::Doctor(args) => doctor_cmd::run(&ctx, &args, out),
     }
 }
 

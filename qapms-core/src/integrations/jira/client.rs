@@ -102,6 +102,11 @@ impl Jira {
         self.inner.http.metrics()
     }
 
+    /// The site's base URL, which ticket links are built from ([`to_ticket`]).
+    pub fn site(&self) -> &url::Url {
+        self.http().base_url()
+    }
+
     fn http(&self) -> &HttpClient {
         &self.inner.http
     }

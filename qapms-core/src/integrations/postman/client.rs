@@ -185,6 +185,11 @@ impl Postman {
     pub fn collection_files(&self) -> &[PathBuf] {
         &self.inner.files
     }
+
+    /// Whether an API key is set, so the API (and not only collection files) can be read.
+    pub fn has_api_key(&self) -> bool {
+        self.inner.has_key
+    }
 }
 
 /// Workspace operations; from [`Postman::workspaces`].

@@ -1,0 +1,896 @@
+//! `qapms_core::sync` against fake servers on loopback that answer from the contract samples,
+//! on SQLite and PostgreSQL: incremental Jira sync (twice = nothing new), renames, moves and
+//! deletions reaching the store and the search index, a sync that fails or is cancelled
+//! halfway and then resumes, Testmo cases, Postman collections from the API and from files,
+//! Splunk templates, and one integration failing while the others sync.
+
+#![expect(clippy::unwrap_used, reason = "a panic in a test is a failed test")]
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use chrono::{DateTime, Duration, Utc};
+use common::TestStore;
+use qapms_core::ErrorKind;
+use qapms_core::config::SplunkTemplate;
+use qapms_core::http::RetryPolicy;
+use qapms_core::integrations::jira::Jira;
+use qapms_core::integrations::postman::Postman;
+use qapms_core::integrations::testmo::Testmo;
+use qapms_core::model::{IssueKey, SearchDocumentKey, TestSource};
+use qapms_core::search::{MatchKind, SearchIndex, SearchRequest};
+use qapms_core::store::Store;
+use qapms_core::store::{SyncBatch, SyncItem, SyncedCase};
+use qapms_core::sync::{CancelToken, SyncEvent, SyncOptions, SyncOutcome, SyncReport, Syncer};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+fn fixture(rel: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+// ---- A stateful fake Jira Cloud ----------------------------------------------------------------
+
+/// Issues by id, in the shape of the contract's `search-jql` sample issue.
+#[derive(Clone, Default)]
+struct FakeJira {
+    issues: Arc<RwLock<BTreeMap<u64, Value>>>,
+    /// Old key -> issue id, as Jira resolves the key an issue had before a move.
+    old_keys: Arc<RwLock<HashMap<String, u64>>>,
+    searches: Arc<AtomicUsize>,
+    /// Fail the search call with this number (1-based) with a 500.
+    fail_call: Arc<AtomicUsize>,
+    /// Answer everything with 401.
+    refuse: Arc<AtomicUsize>,
+}
+
+/// A distinct six-letter word per number, far (in edits) from the others, so each summary can
+/// be searched alone without the typo-tolerant retry finding a neighbour.
+fn word(n: u64) -> String {
+    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D_4C95_7F2D;
+    (0..6)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            char::from(b'a' + ((x >> 33) % 26) as u8)
+        })
+        .collect()
+}
+
+fn jira_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
+}
+
+impl FakeJira {
+    fn with_issues(n: u64) -> Self {
+        let fake = Self::default();
+        // Ten minutes apart: an incremental window of a few minutes holds one issue.
+        let base = Utc::now() - Duration::days(3);
+        for i in 1..=n {
+            fake.put(
+                i,
+                &format!("PAY-{i}"),
+                base + Duration::minutes(10 * i as i64),
+            );
+        }
+        fake
+    }
+
+    fn put(&self, id: u64, key: &str, updated: DateTime<Utc>) {
+        let mut issue = fixture("jira/search-jql.response.json")["issues"][0].clone();
+        issue["id"] = json!((10_000 + id).to_string());
+        issue["key"] = json!(key);
+        issue["self"] = json!(format!(
+            "https://example.atlassian.net/rest/api/3/issue/{}",
+            10_000 + id
+        ));
+        let f = &mut issue["fields"];
+        f["summary"] = json!(format!("Checkout payment {}", word(id)));
+        f["status"] = json!({"name": "In Progress", "statusCategory": {"key": "indeterminate"}});
+        f["issuetype"] = json!({"name": "Bug"});
+        f["labels"] = json!(["checkout"]);
+        f["updated"] = json!(jira_time(updated));
+        self.issues
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(10_000 + id, issue);
+    }
+
+    fn edit(&self, id: u64, summary: &str) {
+        let mut issues = self.issues.write().unwrap_or_else(PoisonError::into_inner);
+        let issue = issues.get_mut(&(10_000 + id)).expect("a known issue");
+        issue["fields"]["summary"] = json!(summary);
+        issue["fields"]["updated"] = json!(jira_time(Utc::now()));
+    }
+
+    fn move_to(&self, id: u64, new_key: &str) {
+        let mut issues = self.issues.write().unwrap_or_else(PoisonError::into_inner);
+        let issue = issues.get_mut(&(10_000 + id)).expect("a known issue");
+        let old = issue["key"].as_str().unwrap_or_default().to_owned();
+        issue["key"] = json!(new_key);
+        issue["fields"]["updated"] = json!(jira_time(Utc::now()));
+        self.old_keys
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(old, 10_000 + id);
+    }
+
+    fn delete(&self, id: u64) {
+        self.issues
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(10_000 + id));
+    }
+
+    /// The JQL subset the sync sends: `project = "X"`, `updated >= "-Nm"`, `ORDER BY f ASC`.
+    fn matching(&self, jql: &str) -> Vec<Value> {
+        let (filter, order) = match jql.split_once("ORDER BY") {
+            Some((f, o)) => (f.trim(), o.trim()),
+            None => (jql.trim(), ""),
+        };
+        let now = Utc::now();
+        let mut out: Vec<Value> = self
+            .issues
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter(|issue| {
+                filter
+                    .split(" AND ")
+                    .filter(|c| !c.is_empty())
+                    .all(|clause| {
+                        if let Some(p) = clause.strip_prefix("project = ") {
+                            let p = p.trim_matches('"');
+                            issue["key"]
+                                .as_str()
+                                .is_some_and(|k| k.starts_with(&format!("{p}-")))
+                        } else if let Some(w) = clause.strip_prefix("updated >= ") {
+                            let minutes: i64 = w
+                                .trim_matches('"')
+                                .trim_start_matches('-')
+                                .trim_end_matches('m')
+                                .parse()
+                                .expect("a relative window");
+                            let updated = issue["fields"]["updated"].as_str().unwrap_or_default();
+                            let updated =
+                                DateTime::parse_from_str(updated, "%Y-%m-%dT%H:%M:%S%.3f%z")
+                                    .expect("our own format");
+                            updated >= now - Duration::minutes(minutes)
+                        } else {
+                            panic!("unexpected JQL clause {clause:?}")
+                        }
+                    })
+            })
+            .cloned()
+            .collect();
+        if order.starts_with("updated") {
+            out.sort_by_key(|i| {
+                i["fields"]["updated"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            });
+        } else {
+            out.sort_by_key(|i| i["key"].as_str().unwrap_or_default().to_owned());
+        }
+        out
+    }
+
+    async fn mount(&self, server: &MockServer) {
+        Mock::given(method("POST"))
+            .and(path("/rest/api/3/search/jql"))
+            .respond_with(Search(self.clone()))
+            .mount(server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/rest/api/3/issue/[^/]+$"))
+            .respond_with(GetIssue(self.clone()))
+            .mount(server)
+            .await;
+    }
+}
+
+struct Search(FakeJira);
+
+impl Respond for Search {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let fake = &self.0;
+        if fake.refuse.load(Ordering::SeqCst) > 0 {
+            return ResponseTemplate::new(401).set_body_json(
+                json!({"errorMessages": ["You are not authenticated."], "errors": {}}),
+            );
+        }
+        let call = fake.searches.fetch_add(1, Ordering::SeqCst) + 1;
+        if fake.fail_call.load(Ordering::SeqCst) == call {
+            return ResponseTemplate::new(500)
+                .set_body_json(json!({"errorMessages": ["Internal server error"], "errors": {}}));
+        }
+        let body: Value = serde_json::from_slice(&request.body).expect("JSON");
+        let jql = body["jql"].as_str().expect("a JQL string");
+        // Jira Cloud pages by token and never gives more than 100 a page.
+        let size = body["maxResults"].as_u64().unwrap_or(50).min(100) as usize;
+        let start: usize = body["nextPageToken"]
+            .as_str()
+            .map_or(0, |t| t.parse().expect("our token"));
+        let all = fake.matching(jql);
+        let end = (start + size).min(all.len());
+        let mut out = json!({"issues": all[start..end], "isLast": end == all.len()});
+        if end < all.len() {
+            out["nextPageToken"] = json!(end.to_string());
+        }
+        ResponseTemplate::new(200).set_body_json(out)
+    }
+}
+
+struct GetIssue(FakeJira);
+
+impl Respond for GetIssue {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let fake = &self.0;
+        let key = request.url.path().rsplit('/').next().unwrap_or_default();
+        let issues = fake.issues.read().unwrap_or_else(PoisonError::into_inner);
+        let by_old = fake
+            .old_keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .copied();
+        let found = issues
+            .values()
+            .find(|i| i["key"] == key)
+            .or_else(|| by_old.and_then(|id| issues.get(&id)));
+        match found {
+            Some(issue) => ResponseTemplate::new(200).set_body_json(issue),
+            None => ResponseTemplate::new(404).set_body_json(json!({
+                "errorMessages": ["Issue does not exist or you do not have permission to see it."],
+                "errors": {}
+            })),
+        }
+    }
+}
+
+fn jira_client(server: &MockServer) -> Jira {
+    Jira::builder(server.uri())
+        .basic_auth("qa@example.com", SecretString::from("api-token"))
+        .retry(RetryPolicy::none())
+        .rate_limit(None)
+        .build()
+        .expect("a test client builds")
+}
+
+async fn sync(syncer: &Syncer) -> SyncReport {
+    syncer.run(&|_| {}, &CancelToken::new()).await
+}
+
+fn only<'r>(report: &'r SyncReport, name: &str) -> &'r qapms_core::sync::IntegrationReport {
+    report
+        .integrations
+        .iter()
+        .find(|r| r.integration == name)
+        .unwrap_or_else(|| panic!("no report for {name}: {report:?}"))
+}
+
+async fn ticket_count(store: &dyn Store) -> usize {
+    store
+        .tickets_after(None, 10_000)
+        .await
+        .expect("tickets")
+        .len()
+}
+
+/// Keys of the ranked hits, and of the near matches of ids and keys.
+fn keys_found(index: &SearchIndex, query: &str) -> Vec<String> {
+    let results = index.search(&SearchRequest::new(query)).expect("a search");
+    results
+        .hits
+        .iter()
+        .chain(results.fuzzy.iter())
+        .map(|h| h.key.clone())
+        .collect()
+}
+
+/// Keys of the ranked full-text hits alone.
+fn keys_ranked(index: &SearchIndex, query: &str) -> Vec<String> {
+    let results = index.search(&SearchRequest::new(query)).expect("a search");
+    results
+        .hits
+        .iter()
+        .filter(|h| h.matched == MatchKind::Text)
+        .map(|h| h.key.clone())
+        .collect()
+}
+
+// ---- Jira ------------------------------------------------------------------------------------
+
+async fn jira_twice_is_nothing_new(ts: &TestStore) {
+    let server = MockServer::start().await;
+    let fake = FakeJira::with_issues(250);
+    fake.mount(&server).await;
+    let syncer = Syncer::new(ts.store.clone()).jira(jira_client(&server), vec!["PAY".into()]);
+
+    let first = sync(&syncer).await;
+    assert!(first.is_ok(), "{first:?}");
+    let jira = only(&first, "jira");
+    assert_eq!(jira.outcome, SyncOutcome::Ok);
+    assert_eq!((jira.counts.seen, jira.counts.written), (250, 250));
+    assert_eq!(ticket_count(ts.store.as_ref()).await, 250);
+    let scopes = ts.store.sync_scopes(Some("jira")).await.unwrap();
+    assert_eq!(scopes.len(), 1);
+    assert_eq!(scopes[0].items, 250);
+    assert!(
+        scopes[0].full_at.is_some(),
+        "the first sync is a complete listing"
+    );
+    let newest = fake.matching("ORDER BY updated").last().cloned().unwrap();
+    let cursor = scopes[0].cursor.clone().unwrap();
+    assert_eq!(
+        DateTime::parse_from_rfc3339(&cursor).unwrap(),
+        DateTime::parse_from_str(
+            newest["fields"]["updated"].as_str().unwrap(),
+            "%Y-%m-%dT%H:%M:%S%.3f%z"
+        )
+        .unwrap(),
+        "the cursor is the newest `updated` stored"
+    );
+
+    // Nothing changed: only the overlap is read again, and nothing is written.
+    let calls = fake.searches.load(Ordering::SeqCst);
+    let second = sync(&syncer).await;
+    let jira = only(&second, "jira");
+    assert_eq!(jira.counts.written, 0, "{second:?}");
+    assert_eq!(jira.counts.seen, jira.counts.unchanged);
+    assert!(
+        jira.counts.seen < 250,
+        "an incremental pass reads the window only"
+    );
+    assert_eq!(
+        fake.searches.load(Ordering::SeqCst) - calls,
+        1,
+        "one page, no reconcile"
+    );
+    assert_eq!(ticket_count(ts.store.as_ref()).await, 250);
+
+    // One issue edited upstream: exactly that one is written.
+    fake.edit(7, "Checkout payment refund twice");
+    let third = sync(&syncer).await;
+    assert_eq!(only(&third, "jira").counts.written, 1, "{third:?}");
+    let t = ts
+        .store
+        .ticket(&IssueKey::parse("PAY-7").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(t.summary, "Checkout payment refund twice");
+    assert_eq!(ticket_count(ts.store.as_ref()).await, 250);
+}
+
+async fn jira_moves_and_deletions_reach_store_and_index(ts: &TestStore) {
+    let server = MockServer::start().await;
+    let fake = FakeJira::with_issues(30);
+    fake.mount(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (index, _) = SearchIndex::open(dir.path(), ts.store.as_ref(), &|_| {})
+        .await
+        .unwrap();
+    let index = Arc::new(index);
+    let options = SyncOptions {
+        reconcile_every: std::time::Duration::ZERO,
+        ..SyncOptions::default()
+    };
+    let syncer = Syncer::new(ts.store.clone())
+        .jira(jira_client(&server), Vec::new())
+        .index(index.clone())
+        .options(options);
+    let first = sync(&syncer).await;
+    assert!(first.is_ok(), "{first:?}");
+    assert_eq!(first.index.as_ref().unwrap().upserted, 30);
+    assert!(keys_found(&index, "PAY-3").contains(&"PAY-3".to_owned()));
+    assert_eq!(keys_ranked(&index, &word(3)), vec!["PAY-3"]);
+    assert_eq!(keys_ranked(&index, &word(5)), vec!["PAY-5"]);
+
+    fake.move_to(3, "OPS-1");
+    fake.delete(5);
+    let second = sync(&syncer).await;
+    assert!(second.is_ok(), "{second:?}");
+    let jira = only(&second, "jira");
+    assert_eq!(
+        (jira.counts.renamed, jira.counts.deleted),
+        (1, 1),
+        "{second:?}"
+    );
+
+    let missing = |key: &str| {
+        let store = ts.store.clone();
+        let key = IssueKey::parse(key).unwrap();
+        async move { store.ticket(&key).await.err().map(|e| e.kind()) }
+    };
+    assert_eq!(missing("PAY-3").await, Some(ErrorKind::NotFound));
+    assert_eq!(missing("PAY-5").await, Some(ErrorKind::NotFound));
+    assert_eq!(missing("OPS-1").await, None);
+    assert_eq!(ticket_count(ts.store.as_ref()).await, 29);
+
+    // The index follows: the moved issue is found under its new key only, the deleted one not
+    // at all.
+    assert_eq!(keys_ranked(&index, &word(3)), vec!["OPS-1"]);
+    assert!(!keys_found(&index, "PAY-3").contains(&"PAY-3".to_owned()));
+    assert!(keys_ranked(&index, &word(5)).is_empty());
+    assert!(!keys_found(&index, "PAY-5").contains(&"PAY-5".to_owned()));
+    assert_eq!(index.num_docs(), 29);
+}
+
+async fn jira_resumes_after_a_failure_halfway(ts: &TestStore) {
+    let server = MockServer::start().await;
+    let fake = FakeJira::with_issues(250);
+    fake.fail_call.store(3, Ordering::SeqCst);
+    fake.mount(&server).await;
+    let syncer = Syncer::new(ts.store.clone()).jira(jira_client(&server), vec!["PAY".into()]);
+    let first = sync(&syncer).await;
+    let jira = only(&first, "jira");
+    assert_eq!(jira.outcome, SyncOutcome::Failed);
+    assert!(
+        jira.error.as_deref().unwrap_or_default().contains("500"),
+        "{jira:?}"
+    );
+    // Two pages made it, each with its cursor; the scope was never listed in full.
+    assert_eq!(ticket_count(ts.store.as_ref()).await, 200);
+    let scope = &ts.store.sync_scopes(Some("jira")).await.unwrap()[0];
+    assert_eq!(scope.items, 200);
+    assert!(scope.full_at.is_none());
+
+    let second = sync(&syncer).await;
+    assert!(second.is_ok(), "{second:?}");
+    assert_eq!(ticket_count(ts.store.as_ref()).await, 250);
+    let scope = &ts.store.sync_scopes(Some("jira")).await.unwrap()[0];
+    assert_eq!(scope.items, 250, "no item twice");
+    assert!(
+        scope.full_at.is_some(),
+        "the resumed sync finished the listing"
+    );
+}
+
+async fn a_cancelled_sync_keeps_its_batches_and_resumes(ts: &TestStore) {
+    let server = MockServer::start().await;
+    let fake = FakeJira::with_issues(250);
+    fake.mount(&server).await;
+    let syncer = Syncer::new(ts.store.clone()).jira(jira_client(&server), vec!["PAY".into()]);
+    let cancel = CancelToken::new();
+    let on_event = |event: SyncEvent| {
+        if matches!(event, SyncEvent::Progress { .. }) {
+            cancel.cancel();
+        }
+    };
+    let report = syncer.run(&on_event, &cancel).await;
+    assert_eq!(only(&report, "jira").outcome, SyncOutcome::Cancelled);
+    assert_eq!(
+        ticket_count(ts.store.as_ref()).await,
+        100,
+        "the batch before the cancel stays"
+    );
+    let resumed = sync(&syncer).await;
+    assert!(resumed.is_ok(), "{resumed:?}");
+    assert_eq!(ticket_count(ts.store.as_ref()).await, 250);
+    assert_eq!(
+        ts.store.sync_scopes(Some("jira")).await.unwrap()[0].items,
+        250
+    );
+}
+
+async fn one_failing_integration_does_not_stop_the_others(ts: &TestStore) {
+    let server = MockServer::start().await;
+    let fake = FakeJira::with_issues(3);
+    fake.refuse.store(1, Ordering::SeqCst);
+    fake.mount(&server).await;
+    let mut templates = BTreeMap::new();
+    templates.insert(
+        "checkout_errors".to_owned(),
+        SplunkTemplate {
+            spl: "search index=web status>=500 path=/checkout*".to_owned(),
+            description: Some("Checkout 5xx errors".to_owned()),
+            earliest: Some("-24h".to_owned()),
+            latest: None,
+        },
+    );
+    let syncer = Syncer::new(ts.store.clone())
+        .jira(jira_client(&server), vec!["PAY".into()])
+        .splunk_templates(templates.clone())
+        .options(SyncOptions {
+            only: Vec::new(),
+            ..SyncOptions::default()
+        });
+    let report = sync(&syncer).await;
+    assert!(!report.is_ok());
+    let jira = only(&report, "jira");
+    assert_eq!(jira.outcome, SyncOutcome::Failed);
+    assert!(
+        jira.error
+            .as_deref()
+            .unwrap_or_default()
+            .to_lowercase()
+            .contains("auth"),
+        "{jira:?}"
+    );
+    assert_eq!(only(&report, "splunk").outcome, SyncOutcome::Ok);
+    let docs = ts
+        .store
+        .search_documents_by_key(&[SearchDocumentKey::new("splunk", "checkout_errors")])
+        .await
+        .unwrap();
+    assert_eq!(docs.len(), 1);
+    assert!(docs[0].body.contains("status>=500"));
+
+    // A template dropped from the config is dropped from the store.
+    let syncer = Syncer::new(ts.store.clone()).splunk_templates(BTreeMap::new());
+    let report = sync(&syncer).await;
+    assert_eq!(only(&report, "splunk").counts.deleted, 1);
+
+    // An integration asked for but not configured is reported, not ignored.
+    let syncer = Syncer::new(ts.store.clone()).options(SyncOptions {
+        only: vec!["testmo".into()],
+        ..SyncOptions::default()
+    });
+    let report = sync(&syncer).await;
+    assert!(
+        only(&report, "testmo")
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not configured")
+    );
+}
+
+// ---- Testmo ----------------------------------------------------------------------------------
+
+/// Answers with whatever the test has put there.
+struct Current(Arc<RwLock<Value>>);
+
+impl Respond for Current {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(
+            self.0
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
+    }
+}
+
+/// Counts the collection fetches.
+struct Get(Arc<AtomicUsize>);
+
+impl Respond for Get {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        ResponseTemplate::new(200).set_body_json(fixture(
+            "postman/get-collections-collectionId.response.json",
+        ))
+    }
+}
+
+async fn testmo_cases_sync_and_deletions(ts: &TestStore) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/1/folders"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("testmo/folders.response.json")),
+        )
+        .mount(&server)
+        .await;
+    let cases = fixture("testmo/cases.response.json");
+    let listing = Arc::new(RwLock::new(cases.clone()));
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/1/cases"))
+        .respond_with(Current(listing.clone()))
+        .mount(&server)
+        .await;
+    let testmo = Testmo::builder(format!("{}/api/v1", server.uri()))
+        .token(SecretString::from("testmo-token"))
+        .retry(RetryPolicy::none())
+        .rate_limit(None)
+        .build()
+        .unwrap();
+    let syncer = Syncer::new(ts.store.clone()).testmo(testmo, vec![1]);
+    let first = sync(&syncer).await;
+    assert!(first.is_ok(), "{first:?}");
+    assert_eq!(only(&first, "testmo").counts.written, 2);
+    let login = ts
+        .store
+        .resolve_test(&qapms_core::model::ExternalKey::new(
+            TestSource::Testmo,
+            "8001",
+        ))
+        .await
+        .unwrap();
+    let case = ts.store.test_case(&login).await.unwrap();
+    assert_eq!(case.title, "Login with a valid password");
+    assert!(case.folder_path.is_some(), "{case:?}");
+
+    let second = sync(&syncer).await;
+    let counts = only(&second, "testmo").counts;
+    assert_eq!((counts.written, counts.unchanged), (0, 2), "{second:?}");
+    assert_eq!(
+        ts.store
+            .resolve_test(&qapms_core::model::ExternalKey::new(
+                TestSource::Testmo,
+                "8001"
+            ))
+            .await
+            .unwrap(),
+        login,
+        "the id is kept"
+    );
+
+    // Case 8002 deleted in Testmo.
+    {
+        let mut l = listing.write().unwrap_or_else(PoisonError::into_inner);
+        l["result"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|c| c["id"] != 8002);
+        l["total"] = json!(1);
+    }
+    let third = sync(&syncer).await;
+    assert_eq!(only(&third, "testmo").counts.deleted, 1, "{third:?}");
+    let gone = ts
+        .store
+        .resolve_test(&qapms_core::model::ExternalKey::new(
+            TestSource::Testmo,
+            "8002",
+        ))
+        .await;
+    assert_eq!(gone.err().map(|e| e.kind()), Some(ErrorKind::NotFound));
+}
+
+// ---- Postman ---------------------------------------------------------------------------------
+
+fn write_collection(path: &Path, collection: &Value) {
+    std::fs::write(path, serde_json::to_vec_pretty(collection).unwrap()).unwrap();
+}
+
+fn titles_found(index: &SearchIndex, query: &str) -> Vec<String> {
+    index
+        .search(&SearchRequest::new(query))
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.title)
+        .collect()
+}
+
+async fn postman_file_renames_and_deletions_leave_search(ts: &TestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("box.postman_collection.json");
+    let mut collection = fixture("postman/collection-v2.1-example-collection.json");
+    write_collection(&file, &collection);
+    let (index, _) = SearchIndex::open(&dir.path().join("index"), ts.store.as_ref(), &|_| {})
+        .await
+        .unwrap();
+    let index = Arc::new(index);
+    let server = MockServer::start().await;
+    let postman = || {
+        Postman::builder(server.uri())
+            .collection_files([file.clone()])
+            .retry(RetryPolicy::none())
+            .rate_limit(None)
+            .build()
+            .unwrap()
+    };
+    let syncer = Syncer::new(ts.store.clone())
+        .postman(postman())
+        .index(index.clone());
+    let first = sync(&syncer).await;
+    assert!(first.is_ok(), "{first:?}");
+    let written = only(&first, "postman").counts.written;
+    assert_eq!(written, 92, "{first:?}");
+    assert!(
+        titles_found(&index, "\"Retrieve a Collaboration\"")
+            .contains(&"Retrieve a Collaboration".to_owned())
+    );
+    assert!(titles_found(&index, "\"Delete a Task\"").contains(&"Delete a Task".to_owned()));
+
+    // The same file again: nothing is read into the store.
+    let again = sync(&syncer).await;
+    assert_eq!(only(&again, "postman").counts.written, 0, "{again:?}");
+
+    // Rename one request, delete another.
+    for folder in collection["item"].as_array_mut().unwrap() {
+        if let Some(items) = folder["item"].as_array_mut() {
+            for item in items.iter_mut() {
+                if item["name"] == "Retrieve a Collaboration" {
+                    item["name"] = json!("Fetch one partnership record");
+                }
+            }
+            items.retain(|i| i["name"] != "Delete a Task");
+        }
+    }
+    write_collection(&file, &collection);
+    let third = sync(&syncer).await;
+    assert!(third.is_ok(), "{third:?}");
+    let counts = only(&third, "postman").counts;
+    assert_eq!((counts.written, counts.deleted), (1, 1), "{third:?}");
+    assert!(
+        !titles_found(&index, "\"Retrieve a Collaboration\"")
+            .contains(&"Retrieve a Collaboration".to_owned())
+    );
+    assert!(
+        titles_found(&index, "partnership").contains(&"Fetch one partnership record".to_owned())
+    );
+    assert!(!titles_found(&index, "\"Delete a Task\"").contains(&"Delete a Task".to_owned()));
+
+    // The file is dropped from the config: its requests go.
+    let none = Postman::builder(server.uri())
+        .retry(RetryPolicy::none())
+        .rate_limit(None)
+        .build()
+        .unwrap();
+    let syncer = Syncer::new(ts.store.clone())
+        .postman(none)
+        .index(index.clone());
+    let fourth = sync(&syncer).await;
+    assert_eq!(
+        only(&fourth, "postman").counts.deleted,
+        written - 1,
+        "{fourth:?}"
+    );
+    assert!(titles_found(&index, "partnership").is_empty());
+    assert!(
+        ts.store
+            .sync_scopes(Some("postman"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn postman_api_collections_sync_when_changed(ts: &TestStore) {
+    let server = MockServer::start().await;
+    let listing = fixture("postman/get-collections.response.json");
+    let first_uid = listing["collections"][0]["uid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut one = listing.clone();
+    one["collections"] = json!([listing["collections"][0].clone()]);
+    one["meta"] = json!({"total": 1, "offset": 0, "limit": 25});
+    let current = Arc::new(RwLock::new(one));
+    let gets = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("GET"))
+        .and(path("/collections"))
+        .respond_with(Current(current.clone()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/collections/{first_uid}")))
+        .respond_with(Get(gets.clone()))
+        .mount(&server)
+        .await;
+    let postman = Postman::builder(server.uri())
+        .api_key(SecretString::from("PMAK-test-key"))
+        .retry(RetryPolicy::none())
+        .rate_limit(None)
+        .list_rate_limit(None)
+        .build()
+        .unwrap();
+    let syncer = Syncer::new(ts.store.clone()).postman(postman);
+    let first = sync(&syncer).await;
+    assert!(first.is_ok(), "{first:?}");
+    assert!(only(&first, "postman").counts.written > 0, "{first:?}");
+    let second = sync(&syncer).await;
+    assert_eq!(only(&second, "postman").counts.written, 0);
+    assert_eq!(
+        gets.load(Ordering::SeqCst),
+        1,
+        "an unchanged collection is not fetched again"
+    );
+
+    // The collection is deleted in the workspace.
+    {
+        let mut now = current.write().unwrap_or_else(PoisonError::into_inner);
+        now["collections"] = json!([]);
+        now["meta"]["total"] = json!(0);
+    }
+    let third = sync(&syncer).await;
+    assert!(only(&third, "postman").counts.deleted > 0, "{third:?}");
+    assert!(
+        ts.store
+            .sync_scopes(Some("postman"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        ts.store
+            .search_documents_after(None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+// ---- The store side --------------------------------------------------------------------------
+
+async fn a_bad_batch_writes_nothing(ts: &TestStore) {
+    let mut batch = SyncBatch {
+        integration: "testmo".into(),
+        scope: "project:1".into(),
+        cases: vec![SyncedCase {
+            source: TestSource::Testmo,
+            external_id: "1".into(),
+            title: "A case".into(),
+            folder_path: None,
+            tags: Vec::new(),
+        }],
+        cursor: Some("c1".into()),
+        ..SyncBatch::default()
+    };
+    batch.items.push(SyncItem {
+        item_id: " ".into(),
+        local_key: "1".into(),
+        fingerprint: None,
+    });
+    let err = ts.store.write_sync_batch(&batch).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(ts.store.sync_scopes(None).await.unwrap().is_empty());
+    assert!(ts.store.test_external_ids().await.unwrap().is_empty());
+
+    // A case with results survives its deletion upstream, and is counted as kept.
+    batch.items[0].item_id = "1".into();
+    let written = ts.store.write_sync_batch(&batch).await.unwrap();
+    let id = written.cases[0];
+    let run = qapms_core::model::TestRun {
+        id: qapms_core::model::RunId::new(),
+        source: TestSource::Testmo,
+        name: "nightly".into(),
+        started_at: Utc::now(),
+        finished_at: None,
+        environment: None,
+        revision: None,
+        url: None,
+    };
+    let result = qapms_core::model::TestResult {
+        run_id: run.id,
+        test_id: id,
+        attempt: 1,
+        status: qapms_core::model::TestStatus::Passed,
+        duration_ms: Some(5),
+        message: None,
+        trace_fingerprint: None,
+        cluster_id: None,
+    };
+    ts.store.insert_run(&run, &[result]).await.unwrap();
+    let drop = SyncBatch {
+        integration: "testmo".into(),
+        scope: "project:1".into(),
+        delete_cases: vec![(TestSource::Testmo, "1".into())],
+        forget: vec![("project:1".into(), "1".into())],
+        ..SyncBatch::default()
+    };
+    let outcome = ts.store.write_sync_batch(&drop).await.unwrap();
+    assert_eq!((outcome.kept_cases, outcome.deleted_cases.len()), (1, 0));
+    assert_eq!(ts.store.test_case(&id).await.unwrap().title, "A case");
+    let scope = &ts.store.sync_scopes(Some("testmo")).await.unwrap()[0];
+    assert_eq!(
+        (scope.items, scope.cursor.as_deref()),
+        (0, Some("c1")),
+        "an unset cursor is kept"
+    );
+}
+
+for_each_backend!(
+    jira_twice_is_nothing_new,
+    jira_moves_and_deletions_reach_store_and_index,
+    jira_resumes_after_a_failure_halfway,
+    a_cancelled_sync_keeps_its_batches_and_resumes,
+    one_failing_integration_does_not_stop_the_others,
+    testmo_cases_sync_and_deletions,
+    postman_file_renames_and_deletions_leave_search,
+    postman_api_collections_sync_when_changed,
+    a_bad_batch_writes_nothing,
+);
