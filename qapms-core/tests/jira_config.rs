@@ -1,5 +1,5 @@
 //! From `qapms.yaml` to a Jira call: the client built by `Jira::from_config` sends the
-//! unlocked credential, and OAuth methods are refused at start-up with a clear message.
+//! unlocked credential, and a browser sign-in config without stored tokens says to log in.
 
 #![cfg(feature = "jira")]
 
@@ -52,10 +52,10 @@ async fn a_data_center_pat_from_the_environment_is_sent_as_bearer() {
 }
 
 #[test]
-fn oauth_is_refused_with_a_clear_message() {
+fn a_browser_sign_in_config_without_stored_tokens_says_to_log_in() {
     let yaml = "integrations:\n  jira:\n    base_url: https://jira.acme.internal\n    \
                 deployment: data_center\n    auth:\n      method: oauth_pkce\n      client_id: abc\n";
     let err = client(yaml).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
-    assert!(err.message().contains("oauth_pkce"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    assert!(err.message().contains("qapms auth login jira"), "{err}");
 }

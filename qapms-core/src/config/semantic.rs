@@ -116,11 +116,33 @@ fn jira(config: &Config, c: &mut Checker<'_, '_>) {
             &method,
             "Jira Data Center has no client-credentials grant; use `oauth_pkce` or `pat`",
         ),
-        (JiraAuth::OauthPkce { .. }, JiraDeployment::Cloud) => c.error(
-            &method,
-            "Jira Cloud's OAuth needs a client secret and does not support PKCE; use `oauth_client_credentials` or `basic`",
+        (
+            JiraAuth::OauthPkce {
+                client_secret: None,
+                ..
+            },
+            JiraDeployment::Cloud,
+        ) => c.error(
+            &[Key("integrations"), Key("jira"), Key("auth"), Key("client_secret")],
+            "Jira Cloud OAuth 2.0 (3LO) apps are confidential clients: set `client_secret` (from the app's settings in the Atlassian developer console)",
         ),
         _ => {}
+    }
+    if let (JiraAuth::OauthPkce { scopes, .. }, JiraDeployment::Cloud) =
+        (&jira.auth, jira.deployment)
+    {
+        let at = [Key("integrations"), Key("jira"), Key("auth"), Key("scopes")];
+        if scopes.is_empty() {
+            c.error(
+                &at,
+                "Jira Cloud needs the scopes to ask for, e.g. `[read:jira-work, write:jira-work, read:jira-user, offline_access]`",
+            );
+        } else if !scopes.iter().any(|s| s == "offline_access") {
+            c.warn(
+                &at,
+                "without `offline_access` Jira Cloud gives no refresh token: you would have to sign in again every hour",
+            );
+        }
     }
     let cloud_host = jira.base_url.contains(".atlassian.net");
     if cloud_host && jira.deployment == JiraDeployment::DataCenter {
@@ -151,7 +173,7 @@ fn splunk_and_postman(config: &Config, c: &mut Checker<'_, '_>) {
         if splunk.auth.is_none() {
             c.error(
                 &mode,
-                "`mode: rest` needs `auth` (`method: token` or `method: basic`)",
+                "`mode: rest` needs `auth` (`method: token`, `method: login` or `method: basic`)",
             );
         }
     }

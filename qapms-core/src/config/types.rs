@@ -131,19 +131,53 @@ pub enum JiraAuth {
         client_secret: SecretValue,
         #[serde(default)]
         scopes: Vec<String>,
-        /// Overrides the provider's token endpoint.
+        /// Overrides the provider's token endpoint (default
+        /// `https://auth.atlassian.com/oauth/token`).
         #[serde(default)]
         #[schemars(url)]
         token_url: Option<String>,
+        /// Where the API is called with OAuth tokens (default `https://api.atlassian.com`).
+        #[serde(default)]
+        #[schemars(url)]
+        api_url: Option<String>,
+        /// The site's cloud id; `qapms auth login jira` looks it up when absent.
+        #[serde(default)]
+        cloud_id: Option<String>,
     },
-    /// OAuth 2.0 authorization code with PKCE (Jira Data Center 8.22+): a browser sign-in.
+    /// OAuth 2.0 authorization code with PKCE: a browser sign-in through a loopback redirect.
+    /// PKCE is always sent; Jira Cloud (3LO apps) also needs `client_secret`, Jira Data Center
+    /// (8.22+) takes public clients without one.
     OauthPkce {
         client_id: String,
+        /// The app's client secret: required on Jira Cloud, absent for a public client.
+        #[serde(default)]
+        client_secret: Option<SecretValue>,
+        /// e.g. `[read:jira-work, write:jira-work, read:jira-user, offline_access]` on Cloud
+        /// (`offline_access` gives the refresh token), `[WRITE]` on Data Center.
         #[serde(default)]
         scopes: Vec<String>,
-        /// Local port for the redirect listener; a free port is picked when absent.
+        /// Local port for the redirect listener; a free port is picked when absent. Set it when
+        /// the app's registered callback URL names a port (Jira Cloud matches it exactly).
         #[serde(default)]
         redirect_port: Option<u16>,
+        /// Overrides the authorization endpoint (default `https://auth.atlassian.com/authorize`
+        /// on Cloud, `<base_url>/rest/oauth2/latest/authorize` on Data Center).
+        #[serde(default)]
+        #[schemars(url)]
+        authorize_url: Option<String>,
+        /// Overrides the token endpoint (default `https://auth.atlassian.com/oauth/token` on
+        /// Cloud, `<base_url>/rest/oauth2/latest/token` on Data Center).
+        #[serde(default)]
+        #[schemars(url)]
+        token_url: Option<String>,
+        /// Cloud only: where the API is called with OAuth tokens (default
+        /// `https://api.atlassian.com`).
+        #[serde(default)]
+        #[schemars(url)]
+        api_url: Option<String>,
+        /// Cloud only: the site's cloud id; looked up at sign-in when absent.
+        #[serde(default)]
+        cloud_id: Option<String>,
     },
 }
 
@@ -304,7 +338,14 @@ pub enum SplunkMode {
 pub enum SplunkAuth {
     /// A Splunk authentication token (Bearer).
     Token { token: SecretValue },
+    /// Username and password sent with every request (HTTP Basic).
     Basic {
+        username: String,
+        password: SecretValue,
+    },
+    /// Username and password exchanged once for a session key through `auth/login`; qapms
+    /// logs in again when the session expires.
+    Login {
         username: String,
         password: SecretValue,
     },

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 use url::Url;
 
-use super::auth::Auth;
+use super::auth::{Auth, AuthHeader, CredentialSource};
 use super::error::{decode_json, status_error};
 use super::metrics::{Metrics, MetricsSnapshot};
 use super::redact::redact_url;
@@ -132,7 +132,13 @@ impl HttpClientBuilder {
                 self.integration
             )));
         }
-        let auth = self.auth.as_ref().map(Auth::header).transpose()?;
+        let auth = match &self.auth {
+            None => None,
+            Some(Auth::Dynamic(source)) => Some(Credentials::Dynamic(source.clone())),
+            Some(auth) => auth
+                .header()?
+                .map(|(name, value)| Credentials::Static(name, value)),
+        };
         #[expect(
             clippy::disallowed_methods,
             reason = "this is the one place that builds reqwest clients"
@@ -231,10 +237,16 @@ pub struct HttpClient {
     inner: Arc<Inner>,
 }
 
+/// The credentials a client sends: fixed at build time, or asked for per attempt.
+enum Credentials {
+    Static(HeaderName, HeaderValue),
+    Dynamic(Arc<dyn CredentialSource>),
+}
+
 struct Inner {
     http: reqwest::Client,
     base: Url,
-    auth: Option<(HeaderName, HeaderValue)>,
+    auth: Option<Credentials>,
     integration: String,
     limiter: Option<Limiter>,
     retry: RetryPolicy,
@@ -305,6 +317,7 @@ impl HttpClient {
             operation: None,
             idempotent,
             stream: false,
+            sensitive: false,
         }
     }
 
@@ -407,6 +420,9 @@ pub struct RequestBuilder<'c> {
     idempotent: bool,
     /// Leave a 2xx body unread for [`RequestBuilder::send_stream`].
     stream: bool,
+    /// Never log the bodies, even at TRACE (token endpoints: both directions carry secrets
+    /// the redactor does not know yet).
+    sensitive: bool,
 }
 
 impl RequestBuilder<'_> {
@@ -448,6 +464,13 @@ impl RequestBuilder<'_> {
     /// The name shown in spans and errors, e.g. `issues.search`; defaults to the path.
     pub fn operation(mut self, name: impl Into<String>) -> Self {
         self.operation = Some(name.into());
+        self
+    }
+
+    /// Keeps both bodies out of the TRACE log: for calls whose request or answer carries a
+    /// credential that the redactor cannot know about yet, such as an OAuth token endpoint.
+    pub fn sensitive_bodies(mut self) -> Self {
+        self.sensitive = true;
         self
     }
 
@@ -539,6 +562,11 @@ impl RequestBuilder<'_> {
         })
     }
 
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one attempt loop: credentials, send, renew on 401, retry, classify; its state \
+                  (schedule, attempts, renewed) would have to be threaded through helpers"
+    )]
     async fn run(mut self, url: Url, what: &str) -> Result<HttpResponse> {
         let client = self.client;
         let inner = &client.inner;
@@ -554,12 +582,29 @@ impl RequestBuilder<'_> {
             span.record("attempts", attempts);
             span.record("latency_ms", started.elapsed().as_millis() as u64);
         };
+        // A 401 is renewed once per call: a second one means the fresh credential is refused
+        // too, and that is the user's to fix.
+        let mut renewed = false;
         loop {
             client.wait_for_quota().await;
             attempts += 1;
+            let header = match &inner.auth {
+                Some(Credentials::Dynamic(source)) => match source.header().await {
+                    Ok(header) => Some(header),
+                    Err(err) => {
+                        finish(None, attempts);
+                        return Err(err);
+                    }
+                },
+                _ => None,
+            };
             let attempt_started = tokio::time::Instant::now();
             let outcome = self
-                .attempt(&url, body.as_ref().map(|(b, t)| (b.as_slice(), *t)))
+                .attempt(
+                    &url,
+                    body.as_ref().map(|(b, t)| (b.as_slice(), *t)),
+                    header.as_ref(),
+                )
                 .await;
             inner.metrics.record_attempt(attempt_started.elapsed());
             match outcome {
@@ -587,7 +632,30 @@ impl RequestBuilder<'_> {
                         .with_source(err));
                 }
                 Ok((status, headers, bytes, stream)) => {
-                    if tracing::enabled!(tracing::Level::TRACE) && stream.is_none() {
+                    if status == StatusCode::UNAUTHORIZED
+                        && !renewed
+                        && let (Some(Credentials::Dynamic(source)), Some(sent)) =
+                            (&inner.auth, &header)
+                    {
+                        renewed = true;
+                        // The server refused the request, so it acted on nothing: resending is
+                        // safe even for a POST.
+                        match source.renew(sent.generation).await {
+                            Ok(true) => {
+                                tracing::debug!("credentials renewed after a 401; resending");
+                                continue;
+                            }
+                            Ok(false) => {}
+                            Err(err) => {
+                                finish(Some(status), attempts);
+                                return Err(err);
+                            }
+                        }
+                    }
+                    if tracing::enabled!(tracing::Level::TRACE)
+                        && stream.is_none()
+                        && !self.sensitive
+                    {
                         tracing::trace!(status = status.as_u16(), body = %redacted_body(inner.redactor.as_ref(), &bytes), "response body");
                     }
                     if status.is_success() {
@@ -639,6 +707,7 @@ impl RequestBuilder<'_> {
         &self,
         url: &Url,
         body: Option<(&[u8], &'static str)>,
+        dynamic: Option<&AuthHeader>,
     ) -> std::result::Result<
         (StatusCode, HeaderMap, Vec<u8>, Option<reqwest::Response>),
         reqwest::Error,
@@ -648,11 +717,16 @@ impl RequestBuilder<'_> {
             .http
             .request(self.method.clone(), url.clone())
             .header(reqwest::header::ACCEPT, "application/json");
-        if let Some((name, value)) = &inner.auth {
+        if let Some(Credentials::Static(name, value)) = &inner.auth {
             request = request.header(name.clone(), value.clone());
         }
+        if let Some(header) = dynamic {
+            let mut value = header.value.clone();
+            value.set_sensitive(true);
+            request = request.header(header.name.clone(), value);
+        }
         if let Some((body, content_type)) = body {
-            if tracing::enabled!(tracing::Level::TRACE) {
+            if tracing::enabled!(tracing::Level::TRACE) && !self.sensitive {
                 tracing::trace!(body = %redacted_body(inner.redactor.as_ref(), body), "request body");
             }
             request = request

@@ -42,10 +42,84 @@ pub fn decode_json<T: DeserializeOwned>(body: &[u8], what: &str) -> crate::Resul
         };
         Error::new(
             ErrorKind::Upstream,
-            format!("{what} returned malformed JSON at {field}: {inner}"),
+            format!(
+                "{what} returned malformed JSON at {field}: {}",
+                describe_decode_error(&inner)
+            ),
         )
         .with_context("field", path)
     })
+}
+
+/// What went wrong in a decode, without any of the offending value.
+///
+/// serde's messages quote the value they met (`invalid type: string "eyJhbGci…", expected
+/// u64`), and a response field of the wrong type may well be a token the server echoed. So only
+/// the kind of value found, what was expected (which comes from our own types) and the position
+/// are kept; a message of a shape not recognised here is replaced by a generic one.
+pub(crate) fn describe_decode_error(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let position = format!("line {} column {}", err.line(), err.column());
+    match err.classify() {
+        // serde_json's syntax and end-of-input messages are fixed texts that quote nothing.
+        Category::Syntax | Category::Eof | Category::Io => err.to_string(),
+        Category::Data => {
+            let full = err.to_string();
+            let text = full
+                .rsplit_once(" at line ")
+                .map_or(full.as_str(), |(head, _)| head);
+            format!("{} (at {position})", describe_data_error(text))
+        }
+    }
+}
+
+fn describe_data_error(text: &str) -> String {
+    let expected = text
+        .split_once(", expected ")
+        .map(|(_, expected)| expected.trim());
+    if let Some(field) = text.strip_prefix("missing field ") {
+        return format!("missing field {field}");
+    }
+    if text.starts_with("invalid length ") {
+        // A length and an expectation: no value is quoted.
+        return text.to_owned();
+    }
+    for (prefix, lead) in [
+        ("invalid type: ", "wrong type"),
+        ("invalid value: ", "invalid value"),
+    ] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            let found = unexpected_kind(rest);
+            return match expected {
+                Some(expected) => format!("{lead}: found {found}, expected {expected}"),
+                None => format!("{lead}: found {found}"),
+            };
+        }
+    }
+    if text.starts_with("unknown variant ") {
+        return match expected {
+            Some(expected) => format!("unknown variant, expected {expected}"),
+            None => "unknown variant".to_owned(),
+        };
+    }
+    if text.starts_with("unknown field ") {
+        return match expected {
+            Some(expected) => format!("unknown field, expected {expected}"),
+            None => "unknown field".to_owned(),
+        };
+    }
+    "a value that does not fit the expected type".to_owned()
+}
+
+/// The kind of value serde met (`string`, `integer`, `map`...), never the value itself.
+fn unexpected_kind(rest: &str) -> &str {
+    let head = rest
+        .split_once(", expected ")
+        .map_or(rest, |(head, _)| head);
+    // `string "abc"`, `integer `5``, `floating point `1.5``, `map`, `unit value`...
+    let end = head.find(['"', '`', '\'']).unwrap_or(head.len());
+    let kind = head[..end].trim();
+    if kind.is_empty() { "a value" } else { kind }
 }
 
 /// Builds the error for a non-2xx answer.
@@ -98,7 +172,22 @@ pub(crate) fn status_error(
         )
         .set_temporary(),
     };
-    err.with_context("status", code.to_string())
+    let err = err.with_context("status", code.to_string());
+    match oauth_error_code(body) {
+        Some(oauth) => err.with_context("oauth_error", oauth),
+        None => err,
+    }
+}
+
+/// The RFC 6749 §5.2 `error` code of a token endpoint's answer, such as `invalid_grant`: a
+/// short lower-case word from a fixed vocabulary, so it is safe to keep as context.
+fn oauth_error_code(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let code = value.get("error")?.as_str()?;
+    let plausible = !code.is_empty()
+        && code.len() <= 40
+        && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    plausible.then(|| code.to_owned())
 }
 
 /// The server's own explanation, from the error shapes the integrations use, else raw text.
@@ -123,6 +212,23 @@ fn upstream_detail(body: &[u8]) -> String {
                 .as_str()
                 .map_or_else(|| message.to_string(), str::to_owned);
             parts.push(format!("field `{field}`: {message}"));
+        }
+    }
+    // Postman: {"error": {"name": "AuthenticationError", "message": "..."}}, and on newer
+    // endpoints {"error": {"type": "instanceNotFoundError", "title": "...", "detail": "..."}}.
+    if let Some(error) = value.get("error").and_then(|e| e.as_object()) {
+        let text = |key: &str| error.get(key).and_then(|v| v.as_str());
+        let name = text("name").or_else(|| text("type"));
+        let message = match (text("message"), text("title"), text("detail")) {
+            (Some(message), _, _) => Some(message.to_owned()),
+            (None, Some(title), Some(detail)) => Some(format!("{title}: {detail}")),
+            (None, title, detail) => title.or(detail).map(str::to_owned),
+        };
+        match (name, message.as_deref()) {
+            (Some(name), Some(message)) => parts.push(format!("{message} ({name})")),
+            (None, Some(message)) => parts.push(message.to_owned()),
+            (Some(name), None) => parts.push(name.to_owned()),
+            (None, None) => {}
         }
     }
     // Splunk: {"messages": [{"type": "ERROR", "text": "..."}]}
@@ -180,6 +286,72 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(err.message().contains("Bad JQL"), "{err}");
         assert!(err.message().contains("field `summary`"), "{err}");
+    }
+
+    #[test]
+    fn postman_error_objects_are_unpacked() {
+        let body = br#"{"error":{"name":"AuthenticationError","message":"Invalid API Key. Every request requires a valid API Key to be sent."}}"#;
+        let err = status_error(
+            StatusCode::UNAUTHORIZED,
+            body,
+            None,
+            "postman GET /me",
+            None,
+        );
+        assert!(
+            err.message()
+                .ends_with(": Invalid API Key. Every request requires a valid API Key to be sent. (AuthenticationError)"),
+            "{err}"
+        );
+        assert!(!err.message().contains('{'), "no raw JSON: {err}");
+        let body = br#"{"error":{"type":"instanceNotFoundError","title":"Collection not found","detail":"The API does not contain the collection you are looking for"}}"#;
+        let err = status_error(StatusCode::NOT_FOUND, body, None, "postman GET /c", None);
+        assert!(
+            err.message().ends_with(
+                ": Collection not found: The API does not contain the collection you are looking for (instanceNotFoundError)"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn decode_errors_never_quote_the_value() {
+        #[derive(serde::Deserialize, Debug)]
+        #[expect(dead_code, reason = "only the decode error matters here")]
+        struct Token {
+            expires_in: u64,
+            kind: Kind,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        enum Kind {
+            Bearer,
+        }
+        let secret = "eyJhbGciOiJIUzI1NiJ9.s3cr3t-t0ken";
+        let cases = [
+            (
+                format!(r#"{{"expires_in":"{secret}","kind":"Bearer"}}"#),
+                "field `expires_in`: wrong type: found string, expected u64",
+            ),
+            (
+                format!(r#"{{"expires_in":1,"kind":"{secret}"}}"#),
+                "field `kind`: unknown variant, expected `Bearer`",
+            ),
+            (
+                r#"{"expires_in":-5,"kind":"Bearer"}"#.to_owned(),
+                "field `expires_in`: invalid value: found integer, expected u64",
+            ),
+            (
+                r#"{"kind":"Bearer"}"#.to_owned(),
+                "missing field `expires_in`",
+            ),
+        ];
+        for (body, want) in cases {
+            let err = decode_json::<Token>(body.as_bytes(), "jira POST /oauth/token").unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains("s3cr3t"), "{text}");
+            assert!(!text.contains("-5"), "{text}");
+            assert!(err.message().contains(want), "{want:?} not in {err}");
+        }
     }
 
     #[test]

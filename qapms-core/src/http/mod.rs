@@ -11,18 +11,26 @@
 //! (see [`error`]) so callers branch on kinds, not status codes.
 //!
 //! Pagination lives in [`page`] as async streams, written once for every integration.
+//!
+//! Credentials that change while a client runs (OAuth access tokens, Splunk session keys) are an
+//! [`Auth::Dynamic`] [`CredentialSource`]: asked for before each attempt and renewed once on a
+//! 401. The OAuth 2.0 grants and PKCE are in [`oauth`], the browser sign-in's loopback redirect
+//! listener in [`RedirectListener`].
 
 mod auth;
 mod client;
 pub mod error;
+mod loopback;
 pub mod metrics;
+pub mod oauth;
 pub mod page;
 mod redact;
 pub mod retry;
 
-pub use auth::Auth;
+pub use auth::{Auth, AuthHeader, CredentialSource};
 pub use client::{HttpClient, HttpClientBuilder, HttpResponse, HttpStream, Pacer, RequestBuilder};
 pub use error::decode_json;
+pub use loopback::RedirectListener;
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use page::{OffsetPage, TokenPage, offset_stream, token_stream};
 pub use redact::redact_url;

@@ -24,6 +24,7 @@ use tantivy::{
 use super::compile::Compiler;
 use super::document::{DocRef, IndexDoc, TYPE_CASE, TYPE_CLUSTER, TYPE_REQUEST, TYPE_TICKET};
 use super::fuzzy::IdTable;
+use super::pages::DocPages;
 use super::query::{self, Clause, ParsedQuery};
 use super::schema::{self, Fields, SCHEMA_VERSION, VERSION_FILE};
 use super::{
@@ -31,7 +32,7 @@ use super::{
     MatchKind, RebuildReason, RelatedItems, SearchHit, SearchRequest, SearchResults, Snippet,
     SourceGroup,
 };
-use crate::model::{IssueKey, SearchDocumentKey, TestId};
+use crate::model::IssueKey;
 use crate::store::Store;
 use crate::{Error, ErrorKind, Result};
 
@@ -342,44 +343,13 @@ impl SearchIndex {
                 .map(|_| ())
                 .map_err(|e| index_error("cannot add a document", e))
         };
-        let mut after: Option<IssueKey> = None;
-        loop {
-            let page = store.tickets_after(after.as_ref(), PAGE).await?;
-            for t in &page {
-                add(IndexDoc::from_ticket(t))?;
-            }
+        let mut pages = DocPages::new(store, PAGE);
+        while let Some(page) = pages.next().await? {
             done += page.len() as u64;
+            for doc in page {
+                add(doc)?;
+            }
             progress(IndexProgress { done, total });
-            match page.last() {
-                Some(last) if page.len() == PAGE as usize => after = Some(last.key.clone()),
-                _ => break,
-            }
-        }
-        let mut after: Option<TestId> = None;
-        loop {
-            let page = store.test_cases_after(after.as_ref(), PAGE).await?;
-            for (case, updated) in &page {
-                add(IndexDoc::from_test_case(case, *updated))?;
-            }
-            done += page.len() as u64;
-            progress(IndexProgress { done, total });
-            match page.last() {
-                Some((last, _)) if page.len() == PAGE as usize => after = Some(last.id),
-                _ => break,
-            }
-        }
-        let mut after: Option<SearchDocumentKey> = None;
-        loop {
-            let page = store.search_documents_after(after.as_ref(), PAGE).await?;
-            for doc in &page {
-                add(IndexDoc::from_search_document(doc))?;
-            }
-            done += page.len() as u64;
-            progress(IndexProgress { done, total });
-            match page.last() {
-                Some(last) if page.len() == PAGE as usize => after = Some(last.key()),
-                _ => break,
-            }
         }
         self.commit(writer)?;
         self.stamp()?;

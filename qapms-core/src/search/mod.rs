@@ -17,14 +17,21 @@
 //! test cases, Postman requests and failure clusters that link to it first, then those whose
 //! text is most like its summary.
 //!
+//! Optional semantic ranking (bring your own key) is in [`embed`] (an OpenAI-compatible
+//! embeddings client, and [`embed::embed_pending`] for sync to call) and [`hybrid`] (the keyword
+//! top-k re-ranked by cosine similarity, degrading to keyword ranking on any endpoint failure).
+//!
 //! Everything here is blocking CPU work except the calls that read the store; searches take
 //! about a millisecond, so async callers may call them inline.
 
 mod compile;
 mod document;
+pub mod embed;
 mod fuzzy;
+pub mod hybrid;
 mod index;
 mod probe;
+mod pages;
 pub mod query;
 mod schema;
 

@@ -49,6 +49,7 @@ mod fsutil;
 mod keyfile;
 mod master;
 mod source;
+mod token_file;
 mod unlock;
 mod value;
 mod yaml;
@@ -61,6 +62,7 @@ pub use source::{
     ENV_KEY_PASSPHRASE, ENV_MASTER_KEY, KEY_FILE_NAME, KEYCHAIN_ACCOUNT, KEYCHAIN_SERVICE,
     KeyLookup, KeySource, key_file_path, load_master_key,
 };
+pub use token_file::{StoredTokens, TokenFile, TokenInfo, token_file_path};
 pub use unlock::{Unlocked, credentials, unlock};
 pub use value::SecretValue;
 pub use yaml::{encrypt_in_yaml, rotate_yaml};

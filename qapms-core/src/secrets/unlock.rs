@@ -62,7 +62,11 @@ pub fn credentials(config: &Config) -> Vec<(String, &SecretValue)> {
                 found.push((format!("{path}.api_token"), api_token));
             }
             JiraAuth::Pat { token } => found.push((format!("{path}.token"), token)),
-            JiraAuth::OauthClientCredentials { client_secret, .. } => {
+            JiraAuth::OauthClientCredentials { client_secret, .. }
+            | JiraAuth::OauthPkce {
+                client_secret: Some(client_secret),
+                ..
+            } => {
                 found.push((format!("{path}.client_secret"), client_secret));
             }
             JiraAuth::OauthPkce { .. } => {}
@@ -83,7 +87,7 @@ pub fn credentials(config: &Config) -> Vec<(String, &SecretValue)> {
             SplunkAuth::Token { token } => {
                 found.push(("integrations.splunk.auth.token".to_owned(), token));
             }
-            SplunkAuth::Basic { password, .. } => {
+            SplunkAuth::Basic { password, .. } | SplunkAuth::Login { password, .. } => {
                 found.push(("integrations.splunk.auth.password".to_owned(), password));
             }
         }

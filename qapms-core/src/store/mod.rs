@@ -37,6 +37,7 @@ mod url;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod workflow_rows;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -608,6 +609,35 @@ pub trait Store: Send + Sync + fmt::Debug {
         integration: &str,
         item_ids: &[String],
     ) -> Result<Vec<(String, SyncItem)>>;
+
+    // ---- Embeddings (semantic re-ranking) -------------------------------------------------
+
+    /// The content hash stored with each of these documents' vectors for `model`; documents
+    /// without a vector are left out.
+    async fn embedding_hashes(
+        &self,
+        model: &str,
+        uids: &[String],
+    ) -> Result<HashMap<String, String>>;
+
+    /// Inserts or replaces vectors for `model`, all in one transaction.
+    async fn upsert_embeddings(&self, model: &str, rows: &[EmbeddingRow]) -> Result<()>;
+
+    /// The vectors of these documents for `model`; documents without one are left out.
+    async fn embeddings(&self, model: &str, uids: &[String]) -> Result<HashMap<String, Vec<f32>>>;
+
+    /// Deletes the vectors of every model but `keep` (all of them for `None`); returns how many.
+    async fn prune_embeddings(&self, keep: Option<&str>) -> Result<u64>;
+}
+
+/// One document's vector, for [`Store::upsert_embeddings`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingRow {
+    /// The search index's document uid (`t:PAY-12`, `c:<id>`, `d:<source>/<key>`).
+    pub uid: String,
+    /// A hash of the text that was embedded, to tell when it changed.
+    pub content_hash: String,
+    pub vector: Vec<f32>,
 }
 
 /// An import in progress: one open transaction, from [`Store::begin_run_import`].

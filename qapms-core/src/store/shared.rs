@@ -46,9 +46,7 @@ use crate::store::workflow_rows::{
     EstimateRow, EventRow, HistoryRow, IdleRow, StepRow, TimerRow, WorkflowRow,
 };
 use crate::store::{
-    AlertRecord, ApiTokenRecord, Backend, IntegrationCheck, IntegrationHealthSummary, JobLease,
-    LoginAttempt, LoginFailures, NewAlert, RunImport, SessionRecord, Store, StoreInfo, SyncBatch,
-    SyncBatchOutcome, SyncItem, SyncScope, SyncedCase,
+    AlertRecord, ApiTokenRecord, Backend, EmbeddingRow, IntegrationCheck, IntegrationHealthSummary, JobLease, LoginAttempt, LoginFailures, NewAlert, RunImport, SessionRecord, Store, StoreInfo, SyncBatch, SyncBatchOutcome, SyncItem, SyncScope, SyncedCase,
 };
 use crate::{Error, ErrorKind, Result};
 use futures::TryStreamExt;
@@ -82,6 +80,7 @@ pub(super) const TABLES: &[&str] = &[
     "login_attempts",
     "sync_scopes",
     "sync_items",
+    "document_embeddings",
 ];
 
 /// Rows per multi-row `INSERT`: at most 16 columns × 1000 rows = 16 000 parameters.
@@ -2098,6 +2097,133 @@ impl Store for ThisStore {
             .map(|(id, kind, fingerprint)| Ok((AlertId::from_uuid(id), kind.parse()?, fingerprint)))
             .collect()
     }
+
+    // ---- Embeddings ---------------------------------------------------------------------------
+
+    async fn embedding_hashes(
+        &self,
+        model: &str,
+        uids: &[String],
+    ) -> Result<HashMap<String, String>> {
+        let mut out = HashMap::with_capacity(uids.len());
+        for chunk in uids.chunks(LOOKUP_KEYS) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT uid, content_hash FROM document_embeddings WHERE model = ",
+            );
+            qb.push_bind(model.to_owned()).push(" AND uid IN (");
+            let mut list = qb.separated(", ");
+            for uid in chunk {
+                list.push_bind(uid.clone());
+            }
+            qb.push(")");
+            let rows: Vec<(String, String)> = qb
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error("embedding", e))?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    async fn upsert_embeddings(&self, model: &str, rows: &[EmbeddingRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        not_empty(model, "an embedding model")?;
+        for row in rows {
+            not_empty(&row.uid, "an embedded document's uid")?;
+            if row.vector.is_empty()
+                || row.vector.len() > MAX_DIMENSIONS
+                || row.vector.iter().any(|v| !v.is_finite())
+            {
+                return Err(Error::invalid_input(format!(
+                    "an embedding vector must have 1 to {MAX_DIMENSIONS} finite values"
+                ))
+                .with_context("uid", row.uid.clone()));
+            }
+        }
+        let now = DbTime(utc_now());
+        let mut tx = self.begin_write("embedding").await?;
+        for chunk in rows.chunks(CHUNK_ROWS) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "INSERT INTO document_embeddings (uid, model, content_hash, dimensions, vector, created_at) ",
+            );
+            qb.push_values(chunk, |mut b, row| {
+                let bytes: Vec<u8> = row.vector.iter().flat_map(|v| v.to_le_bytes()).collect();
+                b.push_bind(row.uid.clone())
+                    .push_bind(model.to_owned())
+                    .push_bind(row.content_hash.clone())
+                    .push_bind(i32::try_from(row.vector.len()).unwrap_or(i32::MAX))
+                    .push_bind(bytes)
+                    .push_bind(now);
+            });
+            qb.push(
+                " ON CONFLICT (uid, model) DO UPDATE SET content_hash = excluded.content_hash, \
+                 dimensions = excluded.dimensions, vector = excluded.vector, \
+                 created_at = excluded.created_at",
+            );
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("embedding", e))?;
+        }
+        commit(tx, "embedding").await
+    }
+
+    async fn embeddings(&self, model: &str, uids: &[String]) -> Result<HashMap<String, Vec<f32>>> {
+        let mut out = HashMap::with_capacity(uids.len());
+        for chunk in uids.chunks(LOOKUP_KEYS) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT uid, vector FROM document_embeddings WHERE model = ",
+            );
+            qb.push_bind(model.to_owned()).push(" AND uid IN (");
+            let mut list = qb.separated(", ");
+            for uid in chunk {
+                list.push_bind(uid.clone());
+            }
+            qb.push(")");
+            let rows: Vec<(String, Vec<u8>)> = qb
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error("embedding", e))?;
+            for (uid, bytes) in rows {
+                if bytes.is_empty() || bytes.len() % 4 != 0 {
+                    return Err(Error::store(format!(
+                        "the stored vector of `{uid}` is {} bytes, not a whole number of f32s",
+                        bytes.len()
+                    )));
+                }
+                let vector = bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                out.insert(uid, vector);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn prune_embeddings(&self, keep: Option<&str>) -> Result<u64> {
+        let mut tx = self.begin_write("embedding").await?;
+        let result = match keep {
+            Some(model) => {
+                sqlx::query("DELETE FROM document_embeddings WHERE model <> $1")
+                    .bind(model.to_owned())
+                    .execute(&mut *tx)
+                    .await
+            }
+            None => {
+                sqlx::query("DELETE FROM document_embeddings")
+                    .execute(&mut *tx)
+                    .await
+            }
+        }
+        .map_err(|e| db_error("embedding", e))?;
+        commit(tx, "embedding").await?;
+        Ok(result.rows_affected())
+    }
 }
 
 /// Each test's attempts that ran, one row per test: `position attempt outcome duration`
@@ -3057,6 +3183,9 @@ impl From<ApiTokenRow> for ApiTokenRecord {
 
 const SEARCH_DOCUMENT_COLUMNS: &str = "kind, source_key, doc_type, title, body, url, project, \
      status, tags, ticket_keys, fields, updated_at";
+
+/// The longest embedding vector stored (the largest common models have 4096 or 8192).
+const MAX_DIMENSIONS: usize = 65_536;
 
 /// Rows per page when the index pages through a table.
 const MAX_SCAN: u32 = 10_000;

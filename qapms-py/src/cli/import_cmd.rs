@@ -18,7 +18,6 @@ use qapms_core::integrations::RunReport;
 use qapms_core::integrations::testmo::Testmo;
 use qapms_core::integrations::testmo::models::ProjectId;
 use qapms_core::results::{self, ImportOptions, JunitCase, JunitReader, Limits, LinkRules};
-use qapms_core::secrets::{self, KeyLookup};
 use qapms_core::store;
 
 use super::{CliError, Context, Output, runtime};
@@ -120,15 +119,7 @@ async fn submit_testmo(
                 "no Testmo project: pass --testmo-project ID or list one in integrations.testmo.projects",
             )
         })?;
-    let unlocked = secrets::unlock(
-        &loaded.config,
-        &KeyLookup {
-            env: &ctx.env,
-            config_dir: &loaded.paths.config_dir,
-            passphrase: None,
-        },
-        &ctx.redactor,
-    )?;
+    let unlocked = ctx.unlock(loaded)?;
     let testmo = Testmo::from_config(config, &unlocked, Some(ctx.redactor.clone()))?;
     let report = RunReport {
         name: run_name.to_owned(),

@@ -10,6 +10,7 @@
 //! - `1`: the command ran and found problems (an invalid config, a failed check) or failed;
 //! - `2`: the command line itself was wrong (clap's usage errors).
 
+mod auth_cmd;
 mod config_cmd;
 mod doctor_cmd;
 mod import_cmd;
@@ -28,6 +29,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use qapms_core::config::{self, Env, LoadOptions, Loaded};
 use qapms_core::logging::{self, LogFormat, LogOptions, Redactor};
+use qapms_core::secrets::{self, KeyLookup, Unlocked};
 
 pub(crate) use output::Output;
 
@@ -73,6 +75,9 @@ enum Command {
     /// Validate qapms.yaml or print its JSON Schema.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Sign in to integrations with OAuth 2.0, show or delete the stored tokens.
+    #[command(subcommand)]
+    Auth(auth_cmd::AuthCommand),
     /// Manage the master key and encrypted values in qapms.yaml.
     #[command(subcommand)]
     Secrets(secrets_cmd::SecretsCommand),
@@ -122,6 +127,19 @@ impl Context {
             cwd: self.cwd.clone(),
             env: self.env.clone(),
         }
+    }
+
+    /// Decrypts `loaded`'s credentials, registering each with the redactor.
+    pub(crate) fn unlock(&self, loaded: &Loaded) -> Result<Unlocked, CliError> {
+        Ok(secrets::unlock(
+            &loaded.config,
+            &KeyLookup {
+                env: &self.env,
+                config_dir: &loaded.paths.config_dir,
+                passphrase: None,
+            },
+            &self.redactor,
+        )?)
     }
 
     /// Loads the configuration, or fails with every diagnostic in the message.
@@ -207,6 +225,7 @@ fn execute(cli: Cli, out: &mut Output) -> Result<i32, CliError> {
     };
     match cli.command {
         Command::Config(cmd) => config_cmd::run(&ctx, cmd, out),
+        Command::Auth(cmd) => auth_cmd::run(&ctx, &cmd, out),
         Command::Secrets(cmd) => secrets_cmd::run(&ctx, cmd, out),
         Command::Store(cmd) => store_cmd::run(&ctx, cmd, out),
         Command::Patterns(cmd) => patterns_cmd::run(&ctx, cmd, out),

@@ -152,7 +152,7 @@ fn read(path: &std::path::Path) -> Result<String, CliError> {
         .map_err(|e| CliError::new(format!("cannot read {}: {e}", path.display())))
 }
 
-fn master_key(ctx: &Context) -> Result<(MasterKey, KeySource), CliError> {
+pub(crate) fn master_key(ctx: &Context) -> Result<(MasterKey, KeySource), CliError> {
     let paths = config::Paths::resolve(&ctx.env)?;
     let env = ctx.env.clone();
     let ask =

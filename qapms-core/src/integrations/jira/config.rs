@@ -5,18 +5,20 @@
 //! requests per hour unless the config says otherwise, a 30 s request timeout, and the API
 //! version picked by deployment (v3 on Cloud, v2 on Data Center).
 //!
-//! OAuth 2.0 (client credentials and authorization code with PKCE) is configured in the schema
-//! but not yet implemented here: such a config fails at start-up with a clear message.
+//! OAuth 2.0 (client credentials, and authorization code with PKCE) goes through
+//! [`Jira::from_config_with_tokens`], which needs the encrypted token file that
+//! `qapms auth login jira` writes; see [`super::oauth`].
 
 use std::time::Duration;
 
 use secrecy::SecretString;
 
 use super::client::Jira;
+use super::oauth::JiraOAuthSettings;
 use crate::config::{JiraAuth, JiraConfig, JiraDeployment};
 use crate::http::{Auth, HttpClient, RetryPolicy};
 use crate::logging::Redactor;
-use crate::secrets::Unlocked;
+use crate::secrets::{TokenFile, Unlocked};
 use crate::{Error, Result};
 
 /// The default budget: Jira Cloud's documented cost-based limits are roughly this for one user.
@@ -61,6 +63,12 @@ impl JiraBuilder {
             user: email.into(),
             password: api_token,
         });
+        self
+    }
+
+    /// Any credentials, e.g. an [`Auth::Dynamic`] OAuth source.
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = Some(auth);
         self
     }
 
@@ -125,6 +133,29 @@ impl Jira {
         unlocked: &Unlocked,
         redactor: Option<Redactor>,
     ) -> Result<Jira> {
+        Self::from_config_with_tokens(config, unlocked, redactor, None)
+    }
+
+    /// [`Jira::from_config`], with the OAuth token file (see [`crate::secrets::TokenFile`]):
+    /// required for the browser sign-in (`oauth_pkce`), where it holds the refresh token, and
+    /// used as a cache of the token and the cloud id for client credentials. Renewed tokens are
+    /// written back to it.
+    ///
+    /// ```no_run
+    /// # fn run(config: &qapms_core::config::JiraConfig, unlocked: &qapms_core::secrets::Unlocked,
+    /// #        key: std::sync::Arc<qapms_core::secrets::MasterKey>) -> qapms_core::Result<()> {
+    /// use qapms_core::integrations::jira::Jira;
+    /// use qapms_core::secrets::{TokenFile, token_file_path};
+    /// let file = TokenFile::new(token_file_path(std::path::Path::new("/data"), "jira"), key);
+    /// let jira = Jira::from_config_with_tokens(config, unlocked, None, Some(file))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_config_with_tokens(
+        config: &JiraConfig,
+        unlocked: &Unlocked,
+        redactor: Option<Redactor>,
+        tokens: Option<TokenFile>,
+    ) -> Result<Jira> {
         let secret = |path: &str| {
             unlocked.get(path).cloned().ok_or_else(|| {
                 Error::config(format!(
@@ -138,11 +169,14 @@ impl Jira {
                 builder.basic_auth(email.clone(), secret("integrations.jira.auth.api_token")?)
             }
             JiraAuth::Pat { .. } => builder.bearer_auth(secret("integrations.jira.auth.token")?),
-            other => {
-                return Err(Error::config(format!(
-                    "integrations.jira.auth.method `{}` is not supported yet; use `basic` (Cloud) or `pat` (Data Center)",
-                    other.method()
-                )));
+            JiraAuth::OauthClientCredentials { .. } | JiraAuth::OauthPkce { .. } => {
+                let settings =
+                    JiraOAuthSettings::from_config(config, unlocked)?.ok_or_else(|| {
+                        Error::config("integrations.jira.auth is not an OAuth method")
+                    })?;
+                let (source, base) = settings.source(tokens, redactor.as_ref())?;
+                builder.base_url = base;
+                builder.auth(Auth::Dynamic(source))
             }
         };
         if let Some(limit) = &config.rate_limit {

@@ -4,14 +4,16 @@
 //! [`crate::integrations::TicketSource`], which is how the rest of qapms sees it. Models are in
 //! [`models`]; Markdown-ish text becomes ADF or wiki markup in [`markup`].
 //!
-//! Not yet here: OAuth 2.0 (client credentials; authorization code with PKCE and the loopback
-//! listener). Such configs are refused at start-up with a message saying so.
+//! OAuth 2.0 (client credentials; authorization code with PKCE and a loopback redirect) is in
+//! [`oauth`]: `qapms auth login jira` signs in and stores the tokens encrypted, and
+//! [`Jira::from_config_with_tokens`] builds a client that renews them.
 
 mod client;
 mod config;
 mod error;
 pub mod markup;
 pub mod models;
+pub mod oauth;
 
 pub use client::{
     AgileHandler, CreateIssue, GetIssue, IssueHandler, Jira, Search, TICKET_FIELDS, to_ticket,

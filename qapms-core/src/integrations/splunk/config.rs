@@ -7,12 +7,14 @@
 //! CA bundle. The default request timeout is longer than other integrations' because an
 //! export streams for as long as the search runs.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
 use super::client::{PollPolicy, Splunk};
 use super::ndjson::DEFAULT_MAX_LINE;
+use super::session::SessionLogin;
 use crate::config::{SplunkAuth, SplunkConfig, SplunkMode, TlsVerify};
 use crate::http::{Auth, HttpClient, RetryPolicy};
 use crate::logging::Redactor;
@@ -24,6 +26,8 @@ use crate::{Error, Result};
 pub struct SplunkBuilder {
     base_url: String,
     auth: Option<Auth>,
+    /// `auth/login` credentials; the session client is built with the rest in `build`.
+    login: Option<(String, SecretString)>,
     app: Option<String>,
     tls: TlsVerify,
     retry: RetryPolicy,
@@ -41,6 +45,7 @@ impl SplunkBuilder {
         Self {
             base_url: base_url.into(),
             auth: None,
+            login: None,
             app: None,
             tls: TlsVerify::default(),
             retry: RetryPolicy::default(),
@@ -75,6 +80,25 @@ impl SplunkBuilder {
             user: username.into(),
             password,
         });
+        self.login = None;
+        self
+    }
+
+    /// Logs in through `auth/login` with `username` and `password` before the first call,
+    /// sends the session key, and logs in again when Splunk reports the session expired.
+    ///
+    /// ```no_run
+    /// # fn run() -> qapms_core::Result<()> {
+    /// use qapms_core::integrations::splunk::Splunk;
+    /// use secrecy::SecretString;
+    /// let splunk = Splunk::builder("https://splunk.acme.internal:8089")
+    ///     .login("qa-bot", SecretString::from("password"))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn login(mut self, username: impl Into<String>, password: SecretString) -> Self {
+        self.login = Some((username.into(), password));
+        self.auth = None;
         self
     }
 
@@ -136,11 +160,30 @@ impl SplunkBuilder {
     }
 
     pub fn build(self) -> Result<Splunk> {
-        let mut http = HttpClient::builder("splunk", self.base_url)
-            .retry(self.retry)
+        let mut http = HttpClient::builder("splunk", self.base_url.clone())
+            .retry(self.retry.clone())
             .timeout(self.timeout)
             .pool_idle_timeout(self.pool_idle_timeout)
-            .verify_tls(self.tls);
+            .verify_tls(self.tls.clone());
+        if let Some((username, password)) = self.login {
+            // The login call goes on a client of its own, without credentials; a short
+            // timeout, since a login does not stream.
+            let mut login_http = HttpClient::builder("splunk", self.base_url)
+                .retry(self.retry)
+                .timeout(Some(Duration::from_secs(30)))
+                .pool_idle_timeout(self.pool_idle_timeout)
+                .verify_tls(self.tls);
+            if let Some(redactor) = &self.redactor {
+                login_http = login_http.redactor(redactor.clone());
+            }
+            let session = SessionLogin::new(
+                login_http.build()?,
+                username,
+                password,
+                self.redactor.clone(),
+            );
+            http = http.auth(Auth::Dynamic(Arc::new(session)));
+        }
         if let Some(auth) = self.auth {
             http = http.auth(auth);
         }
@@ -201,9 +244,13 @@ impl Splunk {
                 username.clone(),
                 secret("integrations.splunk.auth.password")?,
             ),
+            Some(SplunkAuth::Login { username, .. }) => builder.login(
+                username.clone(),
+                secret("integrations.splunk.auth.password")?,
+            ),
             None => {
                 return Err(Error::config(
-                    "integrations.splunk.auth is required in rest mode: `method: token` with a Splunk authentication token, or `method: basic` with username and password",
+                    "integrations.splunk.auth is required in rest mode: `method: token` with a Splunk authentication token, or `method: login` (or `basic`) with username and password",
                 ));
             }
         };

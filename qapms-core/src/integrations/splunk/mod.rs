@@ -14,6 +14,7 @@ mod config;
 mod error;
 pub mod models;
 pub mod ndjson;
+mod session;
 mod template;
 
 pub use client::{CreateJob, Export, JobHandler, PollPolicy, Splunk, export_rows};
