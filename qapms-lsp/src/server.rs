@@ -40,6 +40,10 @@ pub(crate) struct Backend {
     client: Client,
     session: Arc<Session>,
     progress: Arc<AtomicBool>,
+    /// The client takes `CodeAction` literals (else actions are sent as bare commands).
+    action_literals: AtomicBool,
+    /// The client accepts `workspace/codeLens/refresh`.
+    lens_refresh: Arc<AtomicBool>,
     start: RwLock<(Option<PathBuf>, Settings)>,
 }
 
@@ -55,6 +59,8 @@ impl Backend {
             client,
             session,
             progress: Arc::new(AtomicBool::new(false)),
+            action_literals: AtomicBool::new(false),
+            lens_refresh: Arc::new(AtomicBool::new(false)),
             start: RwLock::new((None, Settings::default())),
         }
     }
@@ -69,6 +75,7 @@ impl Backend {
         let client = self.client.clone();
         let session = self.session.clone();
         let progress = self.progress.load(Ordering::Relaxed);
+        let lens_refresh = self.lens_refresh.load(Ordering::Relaxed);
         tokio::spawn(async move {
             let reporter = Reporter::start(&client, progress, "load", "qapms: loading").await;
             let workspace =
@@ -94,8 +101,8 @@ impl Backend {
                 handlers::diagnostics::publish(&client, &session, &doc.uri, true).await;
             }
             // Code lenses depend on the store, which was not there when they were asked for.
-            if let Err(e) = client.code_lens_refresh().await {
-                tracing::debug!(error = %e, "client does not refresh code lenses");
+            if lens_refresh && let Err(e) = client.code_lens_refresh().await {
+                tracing::debug!(error = %e, "client did not refresh code lenses");
             }
         });
     }
@@ -184,6 +191,19 @@ impl LanguageServer for Backend {
             .and_then(|w| w.work_done_progress)
             .unwrap_or(false);
         self.progress.store(progress, Ordering::Relaxed);
+        let text = params.capabilities.text_document.as_ref();
+        let literals = text
+            .and_then(|t| t.code_action.as_ref())
+            .is_some_and(|c| c.code_action_literal_support.is_some());
+        self.action_literals.store(literals, Ordering::Relaxed);
+        let refresh = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.code_lens.as_ref())
+            .and_then(|c| c.refresh_support)
+            .unwrap_or(false);
+        self.lens_refresh.store(refresh, Ordering::Relaxed);
         *self.start.write().unwrap_or_else(PoisonError::into_inner) = (root, settings);
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
@@ -300,7 +320,8 @@ impl LanguageServer for Backend {
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        Ok(handlers::code_action::code_action(&self.session, params).await)
+        let literals = self.action_literals.load(Ordering::Relaxed);
+        Ok(handlers::code_action::code_action(&self.session, params, literals).await)
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {

@@ -245,8 +245,21 @@ pub fn values_at(schema: &Value, path: &[String]) -> Vec<String> {
     out
 }
 
-/// The documentation of the key at `path`.
+/// The documentation of the key at `path`: the property's own description (schemars puts a
+/// field's doc comment beside its `$ref`), else its type's.
 pub fn doc_at(schema: &Value, path: &[String]) -> Option<String> {
+    let (last, parents) = path.split_last()?;
+    let parent = node_at(schema, parents)?;
+    for b in branches(schema, parent) {
+        if let Some(d) = b
+            .get("properties")
+            .and_then(|p| p.get(last))
+            .and_then(|p| p.get("description"))
+            .and_then(Value::as_str)
+        {
+            return Some(d.to_owned());
+        }
+    }
     let node = node_at(schema, path)?;
     description(schema, node)
 }

@@ -45,9 +45,24 @@ fn action(title: String, command: &str, argument: serde_json::Value) -> CodeActi
     })
 }
 
+/// A client that did not announce `codeActionLiteralSupport` gets bare commands, as the
+/// protocol asks.
+fn as_commands(actions: Vec<CodeActionOrCommand>) -> Vec<CodeActionOrCommand> {
+    actions
+        .into_iter()
+        .filter_map(|a| match a {
+            CodeActionOrCommand::CodeAction(CodeAction { command, .. }) => {
+                command.map(CodeActionOrCommand::Command)
+            }
+            command @ CodeActionOrCommand::Command(_) => Some(command),
+        })
+        .collect()
+}
+
 pub(crate) async fn code_action(
     session: &Session,
     params: CodeActionParams,
+    literals: bool,
 ) -> Option<CodeActionResponse> {
     let doc = session.document(&params.text_document.uri).await?;
     let ws = session.workspace();
@@ -120,7 +135,11 @@ pub(crate) async fn code_action(
             json!({ "uri": doc.uri.as_str(), "summary": todo.summary, "start": todo.start, "end": todo.end }),
         ));
     }
-    Some(actions)
+    Some(if literals {
+        actions
+    } else {
+        as_commands(actions)
+    })
 }
 
 /// A TODO in a comment: its text after the marker, and where the marker is (bytes).
