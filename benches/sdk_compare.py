@@ -127,7 +127,12 @@ def postman_requests(url: str) -> Callable[[], int]:
             )
             for c in page["collections"]:
                 out.append(
-                    {"id": c["id"], "name": c["name"], "uid": c.get("uid"), "updated": c.get("updatedAt")}
+                    {
+                        "id": c["id"],
+                        "name": c["name"],
+                        "uid": c.get("uid"),
+                        "updated": c.get("updatedAt"),
+                    }
                 )
             offset += len(page["collections"])
             if not page["collections"] or offset >= page["meta"]["total"]:
@@ -188,7 +193,8 @@ def main() -> None:
         print(f"{name:45} {ns:8.1f}")
 
     base, extra = import_time(15)
-    print(f"\n## import time (median of 15 fresh processes)\npython -c pass: {base:.1f} ms; import qapms adds {extra:.1f} ms")
+    print("\n## import time (median of 15 fresh processes)")
+    print(f"python -c pass: {base:.1f} ms; import qapms adds {extra:.1f} ms")
 
     mock, url = start_mock(args.items)
     try:
