@@ -30,8 +30,8 @@ pub mod embed;
 mod fuzzy;
 pub mod hybrid;
 mod index;
-mod probe;
 mod pages;
+mod probe;
 pub mod query;
 mod schema;
 

@@ -46,7 +46,9 @@ use crate::store::workflow_rows::{
     EstimateRow, EventRow, HistoryRow, IdleRow, StepRow, TimerRow, WorkflowRow,
 };
 use crate::store::{
-    AlertRecord, ApiTokenRecord, Backend, EmbeddingRow, IntegrationCheck, IntegrationHealthSummary, JobLease, LoginAttempt, LoginFailures, NewAlert, RunImport, SessionRecord, Store, StoreInfo, SyncBatch, SyncBatchOutcome, SyncItem, SyncScope, SyncedCase,
+    AlertRecord, ApiTokenRecord, Backend, EmbeddingRow, IntegrationCheck, IntegrationHealthSummary,
+    JobLease, LoginAttempt, LoginFailures, NewAlert, RunImport, SessionRecord, Store, StoreInfo,
+    SyncBatch, SyncBatchOutcome, SyncItem, SyncScope, SyncedCase,
 };
 use crate::{Error, ErrorKind, Result};
 use futures::TryStreamExt;
