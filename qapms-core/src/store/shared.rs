@@ -20,9 +20,10 @@ use uuid::Uuid;
 use super::{BACKEND, BEGIN_WRITE, Db, ThisStore};
 use crate::model::PatternId;
 use crate::model::{
-    ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, RunId, SearchDocument,
-    SearchDocumentKey, TestCase, TestId, TestIdentity, TestResult, TestRun, TestSource, Ticket,
-    TicketFilter, TimeEntry, TimeEntryFilter, TimeEntryId, User, UserId, utc_now,
+    ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, PageRequest, RunId,
+    SearchDocument, SearchDocumentKey, TestCase, TestId, TestIdentity, TestResult, TestRun,
+    TestSource, Ticket, TicketFilter, TimeEntry, TimeEntryFilter, TimeEntryId, User, UserId,
+    utc_now,
 };
 use crate::model::{
     HistoryEntry, IdlePeriod, Step, StepEstimate, TimeHistoryFilter, Timer, TimerChange,
@@ -126,6 +127,49 @@ fn not_empty(value: &str, field: &'static str) -> Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// One page of `SELECT {columns} FROM {table}` under the filters `push_filters` appends, with
+/// the total under the same filters. Every paged list runs these two queries the same way, so
+/// the count and the page can never disagree on which rows match.
+async fn fetch_page<R, T>(
+    pool: &sqlx::Pool<Db>,
+    what: &'static str,
+    (columns, table): (&str, &str),
+    push_filters: impl Fn(&mut QueryBuilder<Db>),
+    order_by: &str,
+    page: PageRequest,
+) -> Result<Page<T>>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+    T: TryFrom<R, Error = Error>,
+{
+    let mut count = QueryBuilder::<Db>::new(format!("SELECT COUNT(*) FROM {table}"));
+    push_filters(&mut count);
+    let total: i64 = count
+        .build_query_scalar()
+        .fetch_one(pool)
+        .await
+        .map_err(|e| db_error(what, e))?;
+
+    let mut select = QueryBuilder::<Db>::new(format!("SELECT {columns} FROM {table}"));
+    push_filters(&mut select);
+    select
+        .push(format!(" ORDER BY {order_by} LIMIT "))
+        .push_bind(i64::from(page.size()))
+        .push(" OFFSET ")
+        .push_bind(to_i64(page.offset(), "page offset")?);
+    let rows: Vec<R> = select
+        .build_query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(|e| db_error(what, e))?;
+    Ok(Page {
+        items: convert(rows)?,
+        page: page.page(),
+        page_size: page.size(),
+        total_items: u64::try_from(total).unwrap_or(0),
+    })
 }
 
 /// Keeps the last item for each key, in first-seen order: a multi-row upsert must not touch
@@ -376,33 +420,15 @@ impl Store for ThisStore {
     }
 
     async fn list_tickets(&self, filter: &TicketFilter) -> Result<Page<Ticket>> {
-        let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM tickets");
-        push_ticket_filters(&mut count, filter);
-        let total: i64 = count
-            .build_query_scalar()
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| db_error("ticket", e))?;
-
-        let page = filter.page;
-        let mut select = QueryBuilder::<Db>::new(format!("SELECT {TICKET_COLUMNS} FROM tickets"));
-        push_ticket_filters(&mut select, filter);
-        select
-            .push(" ORDER BY project, number LIMIT ")
-            .push_bind(i64::from(page.size()))
-            .push(" OFFSET ")
-            .push_bind(to_i64(page.offset(), "page offset")?);
-        let rows: Vec<TicketRow> = select
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_error("ticket", e))?;
-        Ok(Page {
-            items: convert(rows)?,
-            page: page.page(),
-            page_size: page.size(),
-            total_items: u64::try_from(total).unwrap_or(0),
-        })
+        fetch_page::<TicketRow, _>(
+            &self.pool,
+            "ticket",
+            (TICKET_COLUMNS, "tickets"),
+            |qb| push_ticket_filters(qb, filter),
+            "project, number",
+            filter.page,
+        )
+        .await
     }
 
     // ---- Test cases, runs and results -------------------------------------------------------
@@ -1488,32 +1514,15 @@ impl Store for ThisStore {
     }
 
     async fn list_alerts(&self, filter: &AlertFilter) -> Result<Page<Alert>> {
-        let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM alerts");
-        push_alert_filters(&mut count, filter);
-        let total: i64 = count
-            .build_query_scalar()
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| db_error("alert", e))?;
-        let page = filter.page;
-        let mut select = QueryBuilder::<Db>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts"));
-        push_alert_filters(&mut select, filter);
-        select
-            .push(" ORDER BY last_seen DESC, id DESC LIMIT ")
-            .push_bind(i64::from(page.size()))
-            .push(" OFFSET ")
-            .push_bind(to_i64(page.offset(), "page offset")?);
-        let rows: Vec<AlertRow> = select
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_error("alert", e))?;
-        Ok(Page {
-            items: convert(rows)?,
-            page: page.page(),
-            page_size: page.size(),
-            total_items: u64::try_from(total).unwrap_or(0),
-        })
+        fetch_page::<AlertRow, _>(
+            &self.pool,
+            "alert",
+            (ALERT_COLUMNS, "alerts"),
+            |qb| push_alert_filters(qb, filter),
+            "last_seen DESC, id DESC",
+            filter.page,
+        )
+        .await
     }
 
     async fn update_alert(
