@@ -9,12 +9,12 @@
 use std::fmt::Write as _;
 
 use super::model::{PeriodReport, StepReport, WorkflowReport, evidence_kind_name};
+use super::table::{self, Cell, Table};
 use super::text::{
-    duration, optional_duration, optional_signed, optional_time, percent, step_state, time,
-    web_url, workflow_state,
+    duration, optional_duration, optional_signed, optional_time, percent, time, web_url,
+    workflow_state,
 };
 use crate::model::IssueKey;
-use crate::tracking::TimeReportRow;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;\
 max-width:60rem;padding:0 1rem;color:#1b1b1b;background:#fff;line-height:1.45}\
@@ -62,26 +62,40 @@ fn page(out: &mut String, title: &str, body: &str) {
     );
 }
 
-/// A table; `numeric` marks the columns to right-align. Cells are HTML already.
-fn table(out: &mut String, caption: &str, head: &[&str], numeric: &[usize], rows: &[Vec<String>]) {
+fn cell(c: &Cell) -> String {
+    match c {
+        Cell::Text(text) => escape(text),
+        Cell::Link {
+            text,
+            url: Some(url),
+        } => format!("<a href=\"{}\">{}</a>", escape(url), escape(text)),
+        Cell::Link { text, url: None } => escape(text),
+        Cell::Number(text) | Cell::Word(text) => escape(text),
+        Cell::Variance(secs) => variance_cell(*secs),
+    }
+}
+
+/// A table with its caption; the first cell of each row is the row's header, and figures are
+/// right-aligned.
+fn write_table(out: &mut String, t: &Table) {
     let _ = write!(
         out,
         "<table>\n<caption>{}</caption>\n<thead><tr>",
-        escape(caption)
+        escape(t.caption)
     );
-    for h in head {
+    for h in t.head {
         let _ = write!(out, "<th scope=\"col\">{}</th>", escape(h));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
-    for row in rows {
+    for row in &t.rows {
         out.push_str("<tr>");
-        for (i, cell) in row.iter().enumerate() {
+        for (i, c) in row.iter().enumerate() {
             if i == 0 {
-                let _ = write!(out, "<th scope=\"row\">{cell}</th>");
-            } else if numeric.contains(&i) {
-                let _ = write!(out, "<td class=\"n\">{cell}</td>");
+                let _ = write!(out, "<th scope=\"row\">{}</th>", cell(c));
+            } else if c.is_numeric() {
+                let _ = write!(out, "<td class=\"n\">{}</td>", cell(c));
             } else {
-                let _ = write!(out, "<td>{cell}</td>");
+                let _ = write!(out, "<td>{}</td>", cell(c));
             }
         }
         out.push_str("</tr>\n");
@@ -229,40 +243,7 @@ pub fn workflow(report: &WorkflowReport) -> String {
 
     b.push_str("<section aria-labelledby=\"steps\">\n<h2 id=\"steps\">Steps</h2>\n");
     chart(&mut b, &report.steps);
-    let rows: Vec<Vec<String>> = report
-        .steps
-        .iter()
-        .map(|s| {
-            vec![
-                format!("{}. {}", s.number, escape(&s.name)),
-                step_state(s.state).to_owned(),
-                optional_duration(s.estimate_seconds),
-                duration(s.tracked_seconds),
-                variance_cell(s.variance_seconds),
-                format!(
-                    "{}/{}",
-                    s.checklist.iter().filter(|i| i.done).count(),
-                    s.checklist.len()
-                ),
-                s.evidence.len().to_string(),
-            ]
-        })
-        .collect();
-    table(
-        &mut b,
-        "Time per step against the estimate",
-        &[
-            "Step",
-            "State",
-            "Estimate",
-            "Tracked",
-            "Variance",
-            "Checklist",
-            "Evidence",
-        ],
-        &[2, 3, 4, 5, 6],
-        &rows,
-    );
+    write_table(&mut b, &table::steps(report));
     for s in &report.steps {
         let _ = writeln!(b, "<h3>{}. {}</h3>", s.number, escape(&s.name));
         if let Some(d) = &s.description {
@@ -316,56 +297,10 @@ pub fn workflow(report: &WorkflowReport) -> String {
     if c.runs.is_empty() {
         b.push_str("<p>No test runs are attached.</p>\n");
     } else {
-        let rows: Vec<Vec<String>> = c
-            .runs
-            .iter()
-            .map(|r| {
-                vec![
-                    match r.url.as_deref().and_then(web_url) {
-                        Some(url) => {
-                            format!("<a href=\"{}\">{}</a>", escape(url), escape(&r.name))
-                        }
-                        None => escape(&r.name),
-                    },
-                    r.source.as_str().to_owned(),
-                    time(&r.started_at),
-                    r.tests.to_string(),
-                    r.passed.to_string(),
-                    r.failed.to_string(),
-                    r.skipped.to_string(),
-                ]
-            })
-            .collect();
-        table(
-            &mut b,
-            "Attached test runs",
-            &[
-                "Run", "Source", "Started", "Tests", "Passed", "Failed", "Skipped",
-            ],
-            &[3, 4, 5, 6],
-            &rows,
-        );
+        write_table(&mut b, &table::runs(report));
     }
     if !c.failures.is_empty() {
-        let rows: Vec<Vec<String>> = c
-            .failures
-            .iter()
-            .map(|f| {
-                vec![
-                    escape(&f.test),
-                    f.status.as_str().to_owned(),
-                    f.attempts.to_string(),
-                    f.message.as_deref().map(escape).unwrap_or_default(),
-                ]
-            })
-            .collect();
-        table(
-            &mut b,
-            "Failures",
-            &["Test", "Status", "Attempts", "Message"],
-            &[2],
-            &rows,
-        );
+        write_table(&mut b, &table::failures(report));
     }
     if !c.not_run.is_empty() {
         b.push_str("<p>Linked cases not executed:</p>\n<ul>\n");
@@ -395,25 +330,7 @@ pub fn workflow(report: &WorkflowReport) -> String {
 
     if !report.actions.is_empty() {
         b.push_str("<section aria-labelledby=\"actions\">\n<h2 id=\"actions\">Actions</h2>\n");
-        let rows: Vec<Vec<String>> = report
-            .actions
-            .iter()
-            .map(|a| {
-                vec![
-                    format!("{} (step {})", escape(&a.kind), a.step),
-                    a.status.as_str().to_owned(),
-                    escape(&a.summary),
-                    a.attempts.to_string(),
-                ]
-            })
-            .collect();
-        table(
-            &mut b,
-            "Step actions",
-            &["Action", "Status", "Result", "Attempts"],
-            &[3],
-            &rows,
-        );
+        write_table(&mut b, &table::actions(report));
         b.push_str("</section>\n");
     }
 
@@ -430,38 +347,11 @@ pub fn workflow(report: &WorkflowReport) -> String {
     b.push_str("</section>\n");
 
     b.push_str("<section aria-labelledby=\"history\">\n<h2 id=\"history\">History</h2>\n");
-    let rows: Vec<Vec<String>> = report
-        .history
-        .iter()
-        .map(|h| {
-            vec![
-                h.version.to_string(),
-                time(&h.at),
-                escape(&h.actor),
-                escape(&h.kind),
-                h.step.map(|s| s.to_string()).unwrap_or_default(),
-            ]
-        })
-        .collect();
-    table(
-        &mut b,
-        "Who did what, when",
-        &["Version", "When", "Who", "What", "Step"],
-        &[],
-        &rows,
-    );
+    write_table(&mut b, &table::history(report));
     b.push_str("</section>\n");
     let mut out = String::new();
     page(&mut out, &title, &b);
     out
-}
-
-fn time_table(b: &mut String, caption: &str, rows: &[TimeReportRow]) {
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| vec![escape(&r.key), duration(r.seconds), r.entries.to_string()])
-        .collect();
-    table(b, caption, &["Key", "Time", "Entries"], &[1, 2], &rows);
 }
 
 /// The period report as one HTML page.
@@ -498,43 +388,10 @@ pub fn period(report: &PeriodReport) -> String {
         wf.open,
         time(&report.generated_at)
     );
-    for (caption, rows) in [
-        ("Time by user", &report.by_user),
-        ("Time by ticket", &report.by_ticket),
-        ("Time by activity", &report.by_activity),
-        ("Time by day", &report.by_day),
-        ("Time by source", &report.by_source),
-    ] {
-        time_table(&mut b, caption, rows);
+    for t in table::period_time(report) {
+        write_table(&mut b, &t);
     }
-    let rows: Vec<Vec<String>> = report
-        .accuracy
-        .iter()
-        .map(|a| {
-            vec![
-                format!("{} / {}", escape(&a.template), escape(&a.step)),
-                a.samples.to_string(),
-                duration(a.estimated_seconds),
-                duration(a.actual_seconds),
-                percent(a.ratio),
-                percent(a.mean_abs_error),
-            ]
-        })
-        .collect();
-    table(
-        &mut b,
-        "Estimate accuracy (finished steps with an estimate)",
-        &[
-            "Template / step",
-            "Samples",
-            "Estimated",
-            "Actual",
-            "Actual/estimate",
-            "Mean abs. error",
-        ],
-        &[1, 2, 3, 4, 5],
-        &rows,
-    );
+    write_table(&mut b, &table::accuracy(report));
     let mut out = String::new();
     page(&mut out, &title, &b);
     out

@@ -8,12 +8,12 @@
 use std::fmt::Write as _;
 
 use super::model::{PeriodReport, WorkflowReport, evidence_kind_name};
+use super::table::{self, Cell, Table};
 use super::text::{
-    duration, optional_duration, optional_signed, optional_time, percent, step_state, time,
-    web_url, workflow_state,
+    duration, optional_duration, optional_signed, optional_time, percent, time, web_url,
+    workflow_state,
 };
 use crate::model::IssueKey;
-use crate::tracking::TimeReportRow;
 
 /// Escapes text for Markdown prose and table cells.
 pub(crate) fn escape(text: &str) -> String {
@@ -50,11 +50,34 @@ fn link_or_text(value: &str) -> String {
     }
 }
 
-fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
-    let _ = writeln!(out, "| {} |", head.join(" | "));
-    let _ = writeln!(out, "|{}", head.iter().map(|_| "---|").collect::<String>());
-    for row in rows {
-        let _ = writeln!(out, "| {} |", row.join(" | "));
+fn cell(c: &Cell) -> String {
+    match c {
+        Cell::Text(text) => escape(text),
+        Cell::Link {
+            text,
+            url: Some(url),
+        } => format!(
+            "[{}]({})",
+            escape(text),
+            // Parentheses would end the destination early; percent-encode them.
+            url.replace('(', "%28").replace(')', "%29")
+        ),
+        Cell::Link { text, url: None } => escape(text),
+        Cell::Number(text) | Cell::Word(text) => text.clone(),
+        Cell::Variance(secs) => optional_signed(*secs),
+    }
+}
+
+fn write_table(out: &mut String, t: &Table) {
+    let _ = writeln!(out, "| {} |", t.head.join(" | "));
+    let _ = writeln!(
+        out,
+        "|{}",
+        t.head.iter().map(|_| "---|").collect::<String>()
+    );
+    for row in &t.rows {
+        let cells: Vec<String> = row.iter().map(cell).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out.push('\n');
 }
@@ -117,40 +140,7 @@ pub fn workflow(report: &WorkflowReport) -> String {
     }
 
     out.push_str("## Steps\n\n");
-    let rows: Vec<Vec<String>> = report
-        .steps
-        .iter()
-        .map(|s| {
-            vec![
-                s.number.to_string(),
-                escape(&s.name),
-                step_state(s.state).to_owned(),
-                optional_duration(s.estimate_seconds),
-                duration(s.tracked_seconds),
-                optional_signed(s.variance_seconds),
-                format!(
-                    "{}/{}",
-                    s.checklist.iter().filter(|i| i.done).count(),
-                    s.checklist.len()
-                ),
-                s.evidence.len().to_string(),
-            ]
-        })
-        .collect();
-    table(
-        &mut out,
-        &[
-            "#",
-            "Step",
-            "State",
-            "Estimate",
-            "Tracked",
-            "Variance",
-            "Checklist",
-            "Evidence",
-        ],
-        &rows,
-    );
+    write_table(&mut out, &table::steps(report));
     for s in &report.steps {
         let _ = writeln!(out, "### {}. {}\n", s.number, escape(&s.name));
         if let Some(reason) = &s.reason {
@@ -193,52 +183,11 @@ pub fn workflow(report: &WorkflowReport) -> String {
     if c.runs.is_empty() {
         out.push_str("No test runs are attached.\n\n");
     } else {
-        let rows: Vec<Vec<String>> = c
-            .runs
-            .iter()
-            .map(|r| {
-                vec![
-                    r.url.as_deref().map_or_else(
-                        || escape(&r.name),
-                        |u| match web_url(u) {
-                            Some(url) => format!("[{}]({url})", escape(&r.name)),
-                            None => escape(&r.name),
-                        },
-                    ),
-                    r.source.as_str().to_owned(),
-                    time(&r.started_at),
-                    r.tests.to_string(),
-                    r.passed.to_string(),
-                    r.failed.to_string(),
-                    r.skipped.to_string(),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &[
-                "Run", "Source", "Started", "Tests", "Passed", "Failed", "Skipped",
-            ],
-            &rows,
-        );
+        write_table(&mut out, &table::runs(report));
     }
     if !c.failures.is_empty() {
         out.push_str("Failures:\n\n");
-        for f in &c.failures {
-            let _ = writeln!(
-                out,
-                "- {} ({}, {} attempt{}){}",
-                escape(&f.test),
-                f.status.as_str(),
-                f.attempts,
-                if f.attempts == 1 { "" } else { "s" },
-                f.message
-                    .as_deref()
-                    .map(|m| format!(": {}", escape(m)))
-                    .unwrap_or_default()
-            );
-        }
-        out.push('\n');
+        write_table(&mut out, &table::failures(report));
     }
     if !c.not_run.is_empty() {
         out.push_str("Linked cases not executed:\n\n");
@@ -265,24 +214,7 @@ pub fn workflow(report: &WorkflowReport) -> String {
 
     if !report.actions.is_empty() {
         out.push_str("## Actions\n\n");
-        let rows: Vec<Vec<String>> = report
-            .actions
-            .iter()
-            .map(|a| {
-                vec![
-                    a.step.to_string(),
-                    escape(&a.kind),
-                    a.status.as_str().to_owned(),
-                    escape(&a.summary),
-                    a.attempts.to_string(),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &["Step", "Action", "Status", "Result", "Attempts"],
-            &rows,
-        );
+        write_table(&mut out, &table::actions(report));
     }
 
     out.push_str("## Evidence links\n\n");
@@ -296,27 +228,8 @@ pub fn workflow(report: &WorkflowReport) -> String {
     }
 
     out.push_str("## History\n\n");
-    let rows: Vec<Vec<String>> = report
-        .history
-        .iter()
-        .map(|h| {
-            vec![
-                h.version.to_string(),
-                time(&h.at),
-                escape(&h.actor),
-                escape(&h.kind),
-                h.step.map(|s| s.to_string()).unwrap_or_default(),
-            ]
-        })
-        .collect();
-    table(&mut out, &["Version", "When", "Who", "What", "Step"], &rows);
+    write_table(&mut out, &table::history(report));
     out
-}
-
-fn time_rows(rows: &[TimeReportRow]) -> Vec<Vec<String>> {
-    rows.iter()
-        .map(|r| vec![escape(&r.key), duration(r.seconds), r.entries.to_string()])
-        .collect()
 }
 
 /// The period report in Markdown.
@@ -353,52 +266,19 @@ pub fn period(report: &PeriodReport) -> String {
         wf.total, wf.completed, wf.abandoned, wf.open
     );
     let _ = writeln!(out, "- **Generated:** {}\n", time(&report.generated_at));
-    for (title, rows) in [
-        ("By user", &report.by_user),
-        ("By ticket", &report.by_ticket),
-        ("By activity", &report.by_activity),
-        ("By day", &report.by_day),
-        ("By source", &report.by_source),
-    ] {
-        let _ = writeln!(out, "## {title}\n");
-        if rows.is_empty() {
+    for t in table::period_time(report) {
+        let _ = writeln!(out, "## {}\n", t.caption);
+        if t.rows.is_empty() {
             out.push_str("No time.\n\n");
         } else {
-            table(&mut out, &["Key", "Time", "Entries"], &time_rows(rows));
+            write_table(&mut out, &t);
         }
     }
     out.push_str("## Estimate accuracy\n\n");
     if report.accuracy.is_empty() {
         out.push_str("No finished step with an estimate.\n\n");
     } else {
-        let rows: Vec<Vec<String>> = report
-            .accuracy
-            .iter()
-            .map(|a| {
-                vec![
-                    escape(&a.template),
-                    escape(&a.step),
-                    a.samples.to_string(),
-                    duration(a.estimated_seconds),
-                    duration(a.actual_seconds),
-                    percent(a.ratio),
-                    percent(a.mean_abs_error),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &[
-                "Template",
-                "Step",
-                "Samples",
-                "Estimated",
-                "Actual",
-                "Actual/estimate",
-                "Mean abs. error",
-            ],
-            &rows,
-        );
+        write_table(&mut out, &table::accuracy(report));
     }
     out
 }

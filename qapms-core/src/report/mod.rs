@@ -15,6 +15,7 @@ pub mod html;
 pub mod jira;
 pub mod markdown;
 pub mod model;
+mod table;
 mod text;
 
 use std::fmt;
