@@ -193,6 +193,7 @@ async fn incremental_facts_equal_a_rebuild(t: &TestStore) {
     let run2 = TestRun {
         id: RunId::new(),
         started_at: at(24 * 60),
+        finished_at: Some(at(24 * 60 + 5)),
         ..run.clone()
     };
     s.insert_run(&run2, &[result(run2.id, pay.id, 1, TestStatus::Error, 10)])
