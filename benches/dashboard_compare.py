@@ -160,7 +160,7 @@ def wrk(url: str, headers: list[str], connections: int, duration: int) -> Wrk:
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     if "Non-2xx or 3xx responses" in out or "Socket errors" in out:
         raise SystemExit(f"wrk saw failures against {url}:\n{out}")
-    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M)
     total = re.search(r"^\s+(\d+) requests in", out, re.M)
     if not (rps and total and "50" in lat and "99" in lat):
