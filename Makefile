@@ -113,6 +113,8 @@ bench: venv ## Run the benchmarks and the side-by-side comparisons (see benches/
 	$(PY) -m pip install --quiet -r benches/requirements.txt
 	$(PY) benches/config_compare.py
 	$(PY) benches/sdk_compare.py
+	cargo build --release -p qapms-server
+	$(PY) benches/dashboard_compare.py
 
 .PHONY: clean
 clean: ## Remove build output and the virtual environment

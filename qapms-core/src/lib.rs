@@ -18,9 +18,11 @@
 //! - [`results`]: streaming `JUnit` XML import and stable test identity;
 //! - [`search`]: the full-text index over every source, fuzzy ids and keys, related items;
 //! - [`report`]: workflow and period reports in Markdown, HTML, JSON and CSV, posted to Jira;
+//! - [`dashboard`]: persona dashboards over daily rollups (data only, no HTML);
 //! - [`sync`]: incremental sync of every integration into the store and the search index.
 
 pub mod config;
+pub mod dashboard;
 mod error;
 pub mod http;
 pub mod integrations;

@@ -13,7 +13,9 @@ use std::fmt::Write as _;
 use super::model::{PeriodReport, WorkflowReport};
 use crate::model::IssueKey;
 
-enum Cell {
+/// One cell: text is guarded against formulas and quoted; numbers are written as they are.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
     Text(String),
     Int(i128),
     Float(Option<f64>),
@@ -30,6 +32,17 @@ fn int(n: impl Into<i128>) -> Cell {
 
 fn opt_int<T: Into<i128>>(n: Option<T>) -> Cell {
     n.map_or(Cell::Empty, int)
+}
+
+/// Any table as CSV: the header row, then one row per item, with the same rules as the
+/// reports (dashboards export their tables through this).
+pub fn table(names: &[&str], rows: &[Vec<Cell>]) -> String {
+    let mut out = String::new();
+    header(&mut out, names);
+    for row in rows {
+        write_row(&mut out, row);
+    }
+    out
 }
 
 /// One field, guarded against formulas and quoted as RFC 4180 says.

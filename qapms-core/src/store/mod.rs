@@ -47,6 +47,7 @@ use serde::Serialize;
 
 use chrono::{DateTime, Utc};
 
+use crate::dashboard::facts::{Fact, FactQuery};
 use crate::model::{
     ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, RunId, SearchDocument,
     SearchDocumentKey, TestCase, TestId, TestIdentity, TestResult, TestRun, Ticket, TicketFilter,
@@ -628,6 +629,21 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Deletes the vectors of every model but `keep` (all of them for `None`); returns how many.
     async fn prune_embeddings(&self, keep: Option<&str>) -> Result<u64>;
+
+    // ---- Dashboard rollups (see `crate::dashboard::facts`) ------------------------------------
+
+    /// Totals of the daily facts matching the query, grouped by its dimensions and ordered by
+    /// them. The facts are kept current by the writes of time entries, runs and workflows.
+    async fn dashboard_fact_totals(&self, query: &FactQuery) -> Result<Vec<Fact>>;
+
+    /// Every stored fact row, in key order (for checks and exports; pages use totals).
+    async fn dashboard_facts_all(&self) -> Result<Vec<Fact>>;
+
+    /// Recomputes every fact from the raw tables in one transaction; returns how many rows.
+    async fn rebuild_dashboard_facts(&self) -> Result<u64>;
+
+    /// One time entry by id (a dashboard's detail page).
+    async fn time_entry(&self, id: &TimeEntryId) -> Result<TimeEntry>;
 }
 
 /// One document's vector, for [`Store::upsert_embeddings`].

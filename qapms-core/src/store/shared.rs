@@ -14,10 +14,14 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use sqlx::{AssertSqlSafe, QueryBuilder};
+use sqlx::{AssertSqlSafe, QueryBuilder, Row as _};
 use uuid::Uuid;
 
 use super::{BACKEND, BEGIN_WRITE, Db, ThisStore};
+use crate::dashboard::facts::{
+    Fact, FactDim, FactKind, FactQuery, merge, result_contribution, time_contribution,
+    verified_key, whole_secs,
+};
 use crate::model::PatternId;
 use crate::model::{
     ExternalKey, ImportBatchOutcome, ImportedTest, IssueKey, Page, PageRequest, RunId,
@@ -84,6 +88,7 @@ pub(super) const TABLES: &[&str] = &[
     "sync_scopes",
     "sync_items",
     "document_embeddings",
+    "dashboard_facts",
 ];
 
 /// Rows per multi-row `INSERT`: at most 16 columns × 1000 rows = 16 000 parameters.
@@ -536,6 +541,7 @@ impl Store for ThisStore {
                 .with_context("run", run.id.to_string())
             })?;
         }
+        roll_run(&mut tx, run.id.as_uuid(), run.started_at).await?;
         commit(tx, "test run").await
     }
 
@@ -660,32 +666,9 @@ impl Store for ThisStore {
     // ---- Time -------------------------------------------------------------------------------
 
     async fn append_time_entry(&self, entry: &TimeEntry) -> Result<()> {
-        if entry.ended_at < entry.started_at {
-            return Err(
-                Error::invalid_input("a time entry cannot end before it starts")
-                    .with_context("entry", entry.id.to_string()),
-            );
-        }
-        sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO time_entries ({TIME_ENTRY_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        )))
-        .bind(entry.id.as_uuid())
-        .bind(entry.user_id.as_uuid())
-        .bind(entry.ticket.as_ref().map(IssueKey::as_str))
-        .bind(entry.workflow_id.map(|w| w.as_uuid()))
-        .bind(&entry.step)
-        .bind(DbTime(entry.started_at))
-        .bind(DbTime(entry.ended_at))
-        .bind(entry.source.as_str())
-        .bind(&entry.note)
-        .bind(entry.corrects.map(|c| c.as_uuid()))
-        .bind(&entry.exported_worklog_id)
-        .bind(DbTime(entry.recorded_at))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| db_error("time entry", e).with_context("entry", entry.id.to_string()))?;
-        Ok(())
+        let mut tx = self.begin_write("time entry").await?;
+        insert_entry(&mut tx, entry).await?;
+        commit(tx, "time entry").await
     }
 
     async fn set_time_entry_worklog(&self, id: &TimeEntryId, worklog_id: &str) -> Result<()> {
@@ -1054,6 +1037,19 @@ impl Store for ThisStore {
         check_workflow_write(write)?;
         let mut tx = self.begin_write("workflow").await?;
         let w = &write.workflow;
+        let completes = w.state == crate::model::WorkflowState::Completed
+            && match write.expected_version {
+                None => true,
+                Some(_) => {
+                    let before: Option<String> =
+                        sqlx::query_scalar("SELECT state FROM workflows WHERE id = $1")
+                            .bind(w.id.as_uuid())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(|e| db_error("workflow", e))?;
+                    before.as_deref() != Some("completed")
+                }
+            };
         match write.expected_version {
             None => {
                 insert_workflow(&mut tx, w).await?;
@@ -1073,6 +1069,11 @@ impl Store for ThisStore {
         }
         for event in &write.events {
             insert_event(&mut tx, w.id, event).await?;
+        }
+        if completes && let Some(fact) = verified_fact(&mut tx, w.id.as_uuid()).await? {
+            // Before the tracking write: entries it appends to the now completed workflow add
+            // their own time to this fact as they are inserted.
+            upsert_facts(&mut tx, &[fact]).await?;
         }
         apply_tracking(&mut tx, &write.tracking).await?;
         commit(tx, "workflow").await
@@ -2235,6 +2236,465 @@ impl Store for ThisStore {
         commit(tx, "embedding").await?;
         Ok(result.rows_affected())
     }
+
+    // ---- Dashboard rollups --------------------------------------------------------------------
+
+    async fn dashboard_fact_totals(&self, query: &FactQuery) -> Result<Vec<Fact>> {
+        let dims: Vec<&'static str> = query.group_by.iter().map(|d| d.column()).collect();
+        let mut qb = QueryBuilder::<Db>::new("SELECT ");
+        for dim in &dims {
+            qb.push(*dim).push(", ");
+        }
+        qb.push(
+            "CAST(SUM(n) AS BIGINT), CAST(SUM(passed) AS BIGINT), CAST(SUM(failed) AS BIGINT), \
+             CAST(SUM(amount) AS BIGINT), CAST(SUM(estimate) AS BIGINT), \
+             CAST(SUM(tracked) AS BIGINT), \
+             CAST(COUNT(DISTINCT CASE WHEN test_id <> ",
+        );
+        qb.push_bind(Uuid::nil());
+        qb.push(" THEN test_id END) AS BIGINT) FROM dashboard_facts WHERE kind = ");
+        qb.push_bind(query.kind.as_str());
+        qb.push(" AND day >= ").push_bind(query.from_day);
+        qb.push(" AND day < ").push_bind(query.to_day);
+        if let Some(project) = &query.project {
+            qb.push(" AND project = ").push_bind(project.clone());
+        }
+        if let Some(users) = &query.users {
+            if users.is_empty() {
+                return Ok(Vec::new());
+            }
+            qb.push(" AND user_id IN (");
+            let mut list = qb.separated(", ");
+            for user in users {
+                list.push_bind(user.as_uuid());
+            }
+            qb.push(")");
+        }
+        if !dims.is_empty() {
+            qb.push(" GROUP BY ").push(dims.join(", "));
+            qb.push(" ORDER BY ").push(dims.join(", "));
+        }
+        let rows = qb
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("dashboard fact", e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut fact = Fact::zero(0, query.kind);
+            for (i, dim) in query.group_by.iter().enumerate() {
+                match dim {
+                    FactDim::Day | FactDim::Week => {
+                        fact.day = row.try_get(i).map_err(|e| db_error("fact", e))?;
+                    }
+                    FactDim::User => {
+                        let id: Uuid = row.try_get(i).map_err(|e| db_error("fact", e))?;
+                        fact.user_id = (!id.is_nil()).then(|| UserId::from_uuid(id));
+                    }
+                    FactDim::Project => {
+                        fact.project = row.try_get(i).map_err(|e| db_error("fact", e))?;
+                    }
+                    FactDim::Activity => {
+                        fact.activity = row.try_get(i).map_err(|e| db_error("fact", e))?;
+                    }
+                    FactDim::Step => {
+                        fact.step = row.try_get(i).map_err(|e| db_error("fact", e))?;
+                    }
+                    FactDim::Test => {
+                        let id: Uuid = row.try_get(i).map_err(|e| db_error("fact", e))?;
+                        fact.test_id = (!id.is_nil()).then(|| TestId::from_uuid(id));
+                    }
+                }
+            }
+            let base = dims.len();
+            let get = |k: usize| -> Result<i64> {
+                row.try_get::<Option<i64>, _>(base + k)
+                    .map(Option::unwrap_or_default)
+                    .map_err(|e| db_error("fact", e))
+            };
+            fact.n = get(0)?;
+            fact.passed = get(1)?;
+            fact.failed = get(2)?;
+            fact.amount = get(3)?;
+            fact.estimate = get(4)?;
+            fact.tracked = get(5)?;
+            fact.distinct_tests = get(6)?;
+            if dims.is_empty() && fact.n == 0 {
+                // SUM over no rows: no total at all.
+                continue;
+            }
+            out.push(fact);
+        }
+        Ok(out)
+    }
+
+    async fn dashboard_facts_all(&self) -> Result<Vec<Fact>> {
+        let rows: Vec<FactRow> = sqlx::query_as(
+            "SELECT day, kind, user_id, project, activity, step, test_id, n, passed, failed, \
+             amount, estimate, tracked FROM dashboard_facts \
+             ORDER BY day, kind, user_id, project, activity, step, test_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("dashboard fact", e))?;
+        rows.into_iter().map(Fact::try_from).collect()
+    }
+
+    async fn rebuild_dashboard_facts(&self) -> Result<u64> {
+        let mut tx = self.begin_write("dashboard rollup").await?;
+        sqlx::query("DELETE FROM dashboard_facts")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error("dashboard fact", e))?;
+        let mut deltas: Vec<(Fact, i64)> = Vec::new();
+        // Current time entries (no later entry corrects them), with their workflow's template.
+        {
+            let mut rows = sqlx::query_as::<
+                _,
+                (
+                    Uuid,
+                    Option<String>,
+                    Option<String>,
+                    DbTime,
+                    DbTime,
+                    Option<String>,
+                ),
+            >(
+                "SELECT te.user_id, te.ticket_key, te.step, te.started_at, te.ended_at, w.template \
+                 FROM time_entries te LEFT JOIN workflows w ON w.id = te.workflow_id \
+                 WHERE NOT EXISTS (SELECT 1 FROM time_entries c WHERE c.corrects = te.id)",
+            )
+            .fetch(&mut *tx);
+            while let Some((user, ticket, step, started, ended, template)) =
+                rows.try_next()
+                    .await
+                    .map_err(|e| db_error("time entry", e))?
+            {
+                let ticket = ticket.as_deref().and_then(|t| IssueKey::parse(t).ok());
+                if let Some(fact) = time_contribution(
+                    UserId::from_uuid(user),
+                    ticket.as_ref(),
+                    template.as_deref(),
+                    step.as_deref(),
+                    started.into(),
+                    ended.into(),
+                ) {
+                    deltas.push((fact, 1));
+                }
+            }
+        }
+        {
+            let mut rows = sqlx::query_as::<_, (Uuid, DbTime, String, Option<i64>)>(
+                "SELECT r.test_id, t.started_at, r.status, CAST(r.duration_ms AS BIGINT) \
+                 FROM test_results r JOIN test_runs t ON t.id = r.run_id",
+            )
+            .fetch(&mut *tx);
+            while let Some((test, started, status, duration)) = rows
+                .try_next()
+                .await
+                .map_err(|e| db_error("test result", e))?
+            {
+                deltas.push((
+                    result_contribution(started.into(), TestId::from_uuid(test), &status, duration),
+                    1,
+                ));
+            }
+        }
+        let completed: Vec<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM workflows WHERE state = 'completed'")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| db_error("workflow", e))?;
+        for (id,) in completed {
+            if let Some(fact) = verified_fact(&mut tx, id).await? {
+                deltas.push((fact, 1));
+            }
+        }
+        let facts = merge(deltas);
+        let rows = facts.len() as u64;
+        upsert_facts(&mut tx, &facts).await?;
+        commit(tx, "dashboard rollup").await?;
+        Ok(rows)
+    }
+
+    async fn time_entry(&self, id: &TimeEntryId) -> Result<TimeEntry> {
+        let row: TimeEntryRow = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {TIME_ENTRY_COLUMNS} FROM time_entries WHERE id = $1"
+        )))
+        .bind(id.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error("time entry", e).with_context("entry", id.to_string()))?;
+        row.try_into()
+    }
+}
+
+// ---- Dashboard rollups: the deltas every write applies ---------------------------------------
+
+#[derive(sqlx::FromRow)]
+struct FactRow {
+    day: i64,
+    kind: String,
+    user_id: Uuid,
+    project: String,
+    activity: String,
+    step: String,
+    test_id: Uuid,
+    n: i64,
+    passed: i64,
+    failed: i64,
+    amount: i64,
+    estimate: i64,
+    tracked: i64,
+}
+
+impl TryFrom<FactRow> for Fact {
+    type Error = Error;
+
+    fn try_from(row: FactRow) -> Result<Self> {
+        Ok(Self {
+            day: row.day,
+            kind: FactKind::parse(&row.kind)?,
+            user_id: (!row.user_id.is_nil()).then(|| UserId::from_uuid(row.user_id)),
+            project: row.project,
+            activity: row.activity,
+            step: row.step,
+            test_id: (!row.test_id.is_nil()).then(|| TestId::from_uuid(row.test_id)),
+            n: row.n,
+            passed: row.passed,
+            failed: row.failed,
+            amount: row.amount,
+            estimate: row.estimate,
+            tracked: row.tracked,
+            distinct_tests: 0,
+        })
+    }
+}
+
+/// Adds merged deltas to the stored facts, then drops rows that fell to zero, so the table
+/// after any sequence of writes holds exactly what a rebuild computes.
+async fn upsert_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
+    if facts.is_empty() {
+        return Ok(());
+    }
+    for chunk in facts.chunks(CHUNK_ROWS) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO dashboard_facts (day, kind, user_id, project, activity, step, test_id, \
+             n, passed, failed, amount, estimate, tracked) ",
+        );
+        qb.push_values(chunk, |mut row, f| {
+            row.push_bind(f.day)
+                .push_bind(f.kind.as_str())
+                .push_bind(f.user_id.map_or(Uuid::nil(), |u| u.as_uuid()))
+                .push_bind(f.project.clone())
+                .push_bind(f.activity.clone())
+                .push_bind(f.step.clone())
+                .push_bind(f.test_id.map_or(Uuid::nil(), |t| t.as_uuid()))
+                .push_bind(f.n)
+                .push_bind(f.passed)
+                .push_bind(f.failed)
+                .push_bind(f.amount)
+                .push_bind(f.estimate)
+                .push_bind(f.tracked);
+        });
+        qb.push(
+            " ON CONFLICT (day, kind, user_id, project, activity, step, test_id) DO UPDATE SET \
+             n = dashboard_facts.n + excluded.n, \
+             passed = dashboard_facts.passed + excluded.passed, \
+             failed = dashboard_facts.failed + excluded.failed, \
+             amount = dashboard_facts.amount + excluded.amount, \
+             estimate = dashboard_facts.estimate + excluded.estimate, \
+             tracked = dashboard_facts.tracked + excluded.tracked",
+        );
+        qb.build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("dashboard fact", e))?;
+    }
+    let mut touched: Vec<(i64, FactKind)> = facts.iter().map(|f| (f.day, f.kind)).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    for (day, kind) in touched {
+        sqlx::query("DELETE FROM dashboard_facts WHERE kind = $1 AND day = $2 AND n = 0")
+            .bind(kind.as_str())
+            .bind(day)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("dashboard fact", e))?;
+    }
+    Ok(())
+}
+
+/// What a stored, completed workflow contributes to the `verified` facts: one workflow, its
+/// cycle time, its steps' estimates and the time tracked on it by current entries. `None`
+/// when the workflow is not completed.
+async fn verified_fact(tx: &mut Tx, workflow: Uuid) -> Result<Option<Fact>> {
+    let row: Option<(
+        String,
+        Option<String>,
+        Uuid,
+        String,
+        DbTime,
+        Option<DbTime>,
+        Option<DbTime>,
+    )> = sqlx::query_as(
+        "SELECT template, ticket_key, owner_id, state, created_at, started_at, completed_at \
+             FROM workflows WHERE id = $1",
+    )
+    .bind(workflow)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(|e| db_error("workflow", e))?;
+    let Some((template, ticket, owner, state, created, started, Some(completed))) = row else {
+        return Ok(None);
+    };
+    if state != "completed" {
+        return Ok(None);
+    }
+    let ticket = ticket.as_deref().and_then(|t| IssueKey::parse(t).ok());
+    let completed: DateTime<Utc> = completed.into();
+    let mut fact = verified_key(
+        UserId::from_uuid(owner),
+        ticket.as_ref(),
+        &template,
+        completed,
+    );
+    fact.n = 1;
+    fact.amount = whole_secs(started.unwrap_or(created).into(), completed);
+    let estimates: Vec<(Option<i64>,)> = sqlx::query_as(
+        "SELECT CAST(estimate_secs AS BIGINT) FROM workflow_steps \
+         WHERE workflow_id = $1 AND state = 'done'",
+    )
+    .bind(workflow)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(|e| db_error("workflow step", e))?;
+    fact.estimate = estimates.iter().filter_map(|(e,)| *e).sum();
+    let entries: Vec<(DbTime, DbTime)> = sqlx::query_as(
+        "SELECT te.started_at, te.ended_at FROM time_entries te WHERE te.workflow_id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM time_entries c WHERE c.corrects = te.id)",
+    )
+    .bind(workflow)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(|e| db_error("time entry", e))?;
+    fact.tracked = entries
+        .into_iter()
+        .map(|(s, e)| whole_secs(s.into(), e.into()))
+        .sum();
+    Ok(Some(fact))
+}
+
+/// A time entry as its facts need it.
+type EntryFacts = (
+    Uuid,
+    Option<String>,
+    Option<Uuid>,
+    Option<String>,
+    DbTime,
+    DbTime,
+);
+
+/// The deltas one stored time entry causes: its own time, and the tracked time of its
+/// workflow's `verified` fact when that workflow is already completed.
+async fn entry_deltas(
+    tx: &mut Tx,
+    entry: EntryFacts,
+    sign: i64,
+    out: &mut Vec<(Fact, i64)>,
+) -> Result<()> {
+    let (user, ticket, workflow, step, started, ended) = entry;
+    let (started, ended): (DateTime<Utc>, DateTime<Utc>) = (started.into(), ended.into());
+    let ticket = ticket.as_deref().and_then(|t| IssueKey::parse(t).ok());
+    let mut template = None;
+    if let Some(workflow) = workflow {
+        let row: Option<(String, Option<String>, Uuid, String, Option<DbTime>)> = sqlx::query_as(
+            "SELECT template, ticket_key, owner_id, state, completed_at FROM workflows WHERE id = $1",
+        )
+        .bind(workflow)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(|e| db_error("workflow", e))?;
+        if let Some((tpl, wf_ticket, owner, state, completed)) = row {
+            if state == "completed"
+                && let Some(completed) = completed
+            {
+                let wf_ticket = wf_ticket.as_deref().and_then(|t| IssueKey::parse(t).ok());
+                let mut fact = verified_key(
+                    UserId::from_uuid(owner),
+                    wf_ticket.as_ref(),
+                    &tpl,
+                    completed.into(),
+                );
+                fact.tracked = whole_secs(started, ended);
+                out.push((fact, sign));
+            }
+            template = Some(tpl);
+        }
+    }
+    if let Some(fact) = time_contribution(
+        UserId::from_uuid(user),
+        ticket.as_ref(),
+        template.as_deref(),
+        step.as_deref(),
+        started,
+        ended,
+    ) {
+        out.push((fact, sign));
+    }
+    Ok(())
+}
+
+/// Rolls a just-inserted time entry into the facts: adds it, and takes away the entry it
+/// corrects (which was current until now).
+async fn roll_entry(tx: &mut Tx, entry: &TimeEntry) -> Result<()> {
+    let mut deltas = Vec::new();
+    entry_deltas(
+        tx,
+        (
+            entry.user_id.as_uuid(),
+            entry.ticket.as_ref().map(|t| t.as_str().to_owned()),
+            entry.workflow_id.map(|w| w.as_uuid()),
+            entry.step.clone(),
+            DbTime(entry.started_at),
+            DbTime(entry.ended_at),
+        ),
+        1,
+        &mut deltas,
+    )
+    .await?;
+    if let Some(old) = entry.corrects {
+        let row: Option<EntryFacts> = sqlx::query_as(
+            "SELECT user_id, ticket_key, workflow_id, step, started_at, ended_at \
+             FROM time_entries WHERE id = $1",
+        )
+        .bind(old.as_uuid())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(|e| db_error("time entry", e))?;
+        if let Some(row) = row {
+            entry_deltas(tx, row, -1, &mut deltas).await?;
+        }
+    }
+    upsert_facts(tx, &merge(deltas)).await
+}
+
+/// Rolls a run's stored results into the facts of the run's day.
+async fn roll_run(tx: &mut Tx, run: Uuid, started_at: DateTime<Utc>) -> Result<()> {
+    let rows: Vec<(Uuid, String, Option<i64>)> = sqlx::query_as(
+        "SELECT test_id, status, CAST(duration_ms AS BIGINT) FROM test_results WHERE run_id = $1",
+    )
+    .bind(run)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(|e| db_error("test result", e))?;
+    let facts = merge(rows.into_iter().map(|(test, status, duration)| {
+        (
+            result_contribution(started_at, TestId::from_uuid(test), &status, duration),
+            1,
+        )
+    }));
+    upsert_facts(tx, &facts).await
 }
 
 /// Each test's attempts that ran, one row per test: `position attempt outcome duration`
@@ -2550,7 +3010,7 @@ async fn insert_entry(tx: &mut Tx, entry: &TimeEntry) -> Result<()> {
     .execute(&mut **tx)
     .await
     .map_err(|e| db_error("time entry", e).with_context("entry", entry.id.to_string()))?;
-    Ok(())
+    roll_entry(tx, entry).await
 }
 
 /// Applies a tracking write inside the caller's transaction.
@@ -2977,6 +3437,7 @@ impl RunImport for Import {
                 .await
                 .map_err(|e| db_error("test run", e))?;
         }
+        roll_run(&mut self.tx, self.run.as_uuid(), self.started_at).await?;
         commit(self.tx, "test run").await
     }
 }

@@ -1,0 +1,290 @@
+//! Dashboard rollups on both backends: the facts the writes keep current incrementally equal
+//! the facts a rebuild computes from the raw tables, after timers, manual entries,
+//! corrections (to a new length and to zero), entries on completed workflows, runs stored
+//! whole and imported in batches, and workflow completions.
+
+#![expect(clippy::unwrap_used, reason = "a panic in a test is a failed test")]
+#![expect(
+    clippy::too_many_lines,
+    reason = "a scenario test reads top to bottom as the story it checks"
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use qapms_core::dashboard::facts::{FactDim, FactKind, FactQuery, day_of};
+use qapms_core::model::{
+    IssueKey, Role, RunId, TestCase, TestId, TestResult, TestRun, TestSource, TestStatus, User,
+    UserId,
+};
+use qapms_core::store::Store;
+use qapms_core::tracking::{ManualEntry, Tracker};
+use qapms_core::workflow::{Catalog, Command, Engine, ManualClock};
+
+use common::TestStore;
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 3, 9, 0, 0).unwrap() + Duration::minutes(minutes)
+}
+
+fn key(s: &str) -> IssueKey {
+    IssueKey::parse(s).unwrap()
+}
+
+async fn user(s: &dyn Store, name: &str) -> UserId {
+    let u = User::new(name, Role::Qa);
+    s.create_user(&u).await.unwrap();
+    u.id
+}
+
+fn case(external: &str) -> TestCase {
+    TestCase {
+        id: TestId::new(),
+        source: TestSource::Junit,
+        external_id: external.to_owned(),
+        title: external.to_owned(),
+        folder_path: None,
+        tags: Vec::new(),
+        ticket_keys: Vec::new(),
+    }
+}
+
+fn result(run: RunId, test: TestId, attempt: u32, status: TestStatus, ms: u64) -> TestResult {
+    TestResult {
+        run_id: run,
+        test_id: test,
+        attempt,
+        status,
+        duration_ms: Some(ms),
+        message: None,
+        trace_fingerprint: None,
+        cluster_id: None,
+    }
+}
+
+async fn incremental_facts_equal_a_rebuild(t: &TestStore) {
+    let s = t.store.as_ref();
+    let ada = user(s, "ada").await;
+    let bob = user(s, "bob").await;
+    let clock = Arc::new(ManualClock::new(at(0)));
+    let engine = Engine::new(t.store.clone(), Catalog::new(&BTreeMap::new()))
+        .with_clock(clock.clone())
+        .with_idle_gap(std::time::Duration::from_hours(10));
+    let tracker = Tracker::new(t.store.clone())
+        .with_clock(clock.clone())
+        .with_idle_gap(std::time::Duration::from_hours(10));
+
+    // A workflow worked through to completion, with time on two steps.
+    let started = engine
+        .start("verify_ticket", Some(key("PAY-1")), ada)
+        .await
+        .unwrap();
+    let wf = started.workflow.id;
+    let steps = started.workflow.steps.len();
+    for _ in 0..steps {
+        clock.advance(Duration::minutes(20));
+        engine
+            .apply(
+                &wf,
+                None,
+                ada,
+                &Command::StepDone {
+                    step: None,
+                    force: true,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let done = engine.workflow(&wf).await.unwrap();
+    if done.state != qapms_core::model::WorkflowState::Completed {
+        engine
+            .apply(&wf, None, ada, &Command::Complete)
+            .await
+            .unwrap();
+    }
+    // A late manual entry on the completed workflow adds to its tracked time.
+    let late = tracker
+        .add_manual(
+            ada,
+            &ManualEntry {
+                ticket: Some(key("PAY-1")),
+                workflow_id: Some(wf),
+                step: None,
+                started_at: at(-60),
+                duration: Duration::minutes(15),
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+    // Manual entries for bob on another project, one corrected, one corrected to zero.
+    let first = tracker
+        .add_manual(
+            bob,
+            &ManualEntry {
+                ticket: Some(key("WEB-7")),
+                workflow_id: None,
+                step: None,
+                started_at: at(-24 * 60),
+                duration: Duration::minutes(90),
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+    let gone = tracker
+        .add_manual(
+            bob,
+            &ManualEntry {
+                ticket: None,
+                workflow_id: None,
+                step: None,
+                started_at: at(-2 * 24 * 60),
+                duration: Duration::minutes(30),
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+    clock.advance(Duration::minutes(1));
+    tracker
+        .correct(bob, first.id, at(-23 * 60), Duration::minutes(45), None)
+        .await
+        .unwrap();
+    tracker
+        .correct(bob, gone.id, at(-2 * 24 * 60), Duration::zero(), None)
+        .await
+        .unwrap();
+    tracker
+        .correct(ada, late.id, at(-50), Duration::minutes(5), None)
+        .await
+        .unwrap();
+
+    // Runs: one stored whole, one imported; retries count as attempts.
+    let login = case("auth::login");
+    let pay = case("pay::charge");
+    s.upsert_test_cases(&[login.clone(), pay.clone()])
+        .await
+        .unwrap();
+    let run = TestRun {
+        id: RunId::new(),
+        source: TestSource::Junit,
+        name: "nightly".into(),
+        started_at: at(30),
+        finished_at: Some(at(40)),
+        environment: None,
+        revision: None,
+        url: None,
+    };
+    s.insert_run(
+        &run,
+        &[
+            result(run.id, login.id, 1, TestStatus::Failed, 120),
+            result(run.id, login.id, 2, TestStatus::Passed, 100),
+            result(run.id, pay.id, 1, TestStatus::Passed, 50),
+        ],
+    )
+    .await
+    .unwrap();
+    let run2 = TestRun {
+        id: RunId::new(),
+        started_at: at(24 * 60),
+        finished_at: Some(at(24 * 60 + 5)),
+        ..run.clone()
+    };
+    s.insert_run(&run2, &[result(run2.id, pay.id, 1, TestStatus::Error, 10)])
+        .await
+        .unwrap();
+
+    let incremental = s.dashboard_facts_all().await.unwrap();
+    assert!(
+        incremental.iter().any(|f| f.kind == FactKind::Time)
+            && incremental.iter().any(|f| f.kind == FactKind::Result)
+            && incremental.iter().any(|f| f.kind == FactKind::Verified),
+        "{incremental:#?}"
+    );
+    assert!(incremental.iter().all(|f| f.n > 0), "{incremental:#?}");
+    let rows = s.rebuild_dashboard_facts().await.unwrap();
+    let rebuilt = s.dashboard_facts_all().await.unwrap();
+    assert_eq!(rows, rebuilt.len() as u64);
+    assert_eq!(incremental, rebuilt);
+    // A second rebuild changes nothing.
+    s.rebuild_dashboard_facts().await.unwrap();
+    assert_eq!(s.dashboard_facts_all().await.unwrap(), rebuilt);
+
+    // The numbers themselves: bob's corrected 45 minutes on WEB, nothing for the zeroed entry.
+    let bob_time = s
+        .dashboard_fact_totals(&FactQuery {
+            kind: FactKind::Time,
+            from_day: day_of(at(-10 * 24 * 60)),
+            to_day: day_of(at(10 * 24 * 60)),
+            users: Some(vec![bob]),
+            project: None,
+            group_by: vec![FactDim::Project],
+        })
+        .await
+        .unwrap();
+    assert_eq!(bob_time.len(), 1, "{bob_time:#?}");
+    assert_eq!(bob_time[0].project, "WEB");
+    assert_eq!(bob_time[0].n, 1);
+    assert_eq!(bob_time[0].amount, 45 * 60);
+    // Results per test: login 2 attempts (1 passed, 1 failed), pay 2 attempts over two days.
+    let by_test = s
+        .dashboard_fact_totals(&FactQuery {
+            kind: FactKind::Result,
+            from_day: day_of(at(0)),
+            to_day: day_of(at(0)) + 2,
+            users: None,
+            project: None,
+            group_by: vec![FactDim::Test],
+        })
+        .await
+        .unwrap();
+    let login_row = by_test
+        .iter()
+        .find(|f| f.test_id == Some(login.id))
+        .unwrap();
+    assert_eq!((login_row.n, login_row.passed, login_row.failed), (2, 1, 1));
+    let pay_row = by_test.iter().find(|f| f.test_id == Some(pay.id)).unwrap();
+    assert_eq!((pay_row.n, pay_row.passed, pay_row.failed), (2, 1, 1));
+    // The completed workflow: one, with the late entry's corrected 5 minutes in its tracked
+    // time on top of the timer's.
+    let verified = s
+        .dashboard_fact_totals(&FactQuery {
+            kind: FactKind::Verified,
+            from_day: 0,
+            to_day: i64::MAX / 2,
+            users: Some(vec![ada]),
+            project: Some("PAY".into()),
+            group_by: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(verified.len(), 1);
+    assert_eq!(verified[0].n, 1);
+    let steps = i64::try_from(steps).unwrap();
+    assert_eq!(
+        verified[0].tracked,
+        steps * 20 * 60 + 5 * 60,
+        "{verified:#?}"
+    );
+    // Nobody in the user filter: nothing, and no error.
+    let none = s
+        .dashboard_fact_totals(&FactQuery {
+            kind: FactKind::Time,
+            from_day: 0,
+            to_day: i64::MAX / 2,
+            users: Some(vec![]),
+            project: None,
+            group_by: vec![FactDim::Day],
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+crate::for_each_backend!(incremental_facts_equal_a_rebuild);
