@@ -172,8 +172,8 @@ pub fn time_contribution(
     let mut fact = Fact::zero(day_of(started_at), FactKind::Time);
     fact.user_id = Some(user);
     fact.project = ticket.map(|t| t.project().to_owned()).unwrap_or_default();
-    fact.activity = template.unwrap_or_default().to_owned();
-    fact.step = step.unwrap_or_default().to_owned();
+    template.unwrap_or_default().clone_into(&mut fact.activity);
+    step.unwrap_or_default().clone_into(&mut fact.step);
     fact.n = 1;
     fact.amount = whole_secs(started_at, ended_at);
     Some(fact)

@@ -557,7 +557,7 @@ pub async fn qa(store: &dyn Store, q: &DashboardQuery) -> Result<QaDashboard> {
             recent_runs.push(summary);
         }
     }
-    recent_runs.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    recent_runs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
     recent_runs.truncate(q.top);
 
     // Tests I own: those linked to a ticket I have a workflow for.
@@ -649,7 +649,7 @@ pub async fn blockers(store: &dyn Store, q: &DashboardQuery) -> Result<Vec<Block
                 })
         })
         .collect();
-    out.sort_by(|a, b| a.since.cmp(&b.since));
+    out.sort_by_key(|b| b.since);
     Ok(out)
 }
 

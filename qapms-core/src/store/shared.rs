@@ -2529,15 +2529,7 @@ async fn upsert_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
 /// cycle time, its steps' estimates and the time tracked on it by current entries. `None`
 /// when the workflow is not completed.
 async fn verified_fact(tx: &mut Tx, workflow: Uuid) -> Result<Option<Fact>> {
-    let row: Option<(
-        String,
-        Option<String>,
-        Uuid,
-        String,
-        DbTime,
-        Option<DbTime>,
-        Option<DbTime>,
-    )> = sqlx::query_as(
+    let row: Option<CompletedRow> = sqlx::query_as(
         "SELECT template, ticket_key, owner_id, state, created_at, started_at, completed_at \
              FROM workflows WHERE id = $1",
     )
@@ -2585,6 +2577,21 @@ async fn verified_fact(tx: &mut Tx, workflow: Uuid) -> Result<Option<Fact>> {
     Ok(Some(fact))
 }
 
+/// A workflow as its `verified` fact needs it: template, ticket, owner, state, created,
+/// started and completed.
+type CompletedRow = (
+    String,
+    Option<String>,
+    Uuid,
+    String,
+    DbTime,
+    Option<DbTime>,
+    Option<DbTime>,
+);
+
+/// A workflow as an entry's deltas need it: template, ticket, owner, state, completed.
+type WorkflowFacts = (String, Option<String>, Uuid, String, Option<DbTime>);
+
 /// A time entry as its facts need it.
 type EntryFacts = (
     Uuid,
@@ -2608,7 +2615,7 @@ async fn entry_deltas(
     let ticket = ticket.as_deref().and_then(|t| IssueKey::parse(t).ok());
     let mut template = None;
     if let Some(workflow) = workflow {
-        let row: Option<(String, Option<String>, Uuid, String, Option<DbTime>)> = sqlx::query_as(
+        let row: Option<WorkflowFacts> = sqlx::query_as(
             "SELECT template, ticket_key, owner_id, state, completed_at FROM workflows WHERE id = $1",
         )
         .bind(workflow)
