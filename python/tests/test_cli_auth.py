@@ -114,53 +114,6 @@ def token_file(home: Home) -> Any:
     return home.data_dir / "credentials" / "jira.oauth.json"
 
 
-def test_client_credentials_login_status_logout_and_ws_jira(
-    home: Home,
-    jira_dc: FakeJira,
-    auth_server: FakeAuthServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    master_key(home)
-    configure(home, jira_dc, auth_server, "oauth_client_credentials")
-    before = home.qapms("auth", "status")
-    assert before.returncode == 0, before.stderr
-    assert "jira: not signed in (auth method: oauth_client_credentials)" in before.stdout
-
-    login = home.qapms("auth", "login", "jira")
-    assert login.returncode == 0, login.stderr
-    assert "client credentials accepted" in login.stderr
-    assert [g["grant_type"] for g in auth_server.grants] == ["client_credentials"]
-    stored = token_file(home).read_text()
-    assert ACCESS not in stored and CLIENT_SECRET not in stored
-    for out in (login.stdout, login.stderr):
-        assert ACCESS not in out and CLIENT_SECRET not in out
-
-    status = home.qapms("auth", "status")
-    assert status.returncode == 0
-    line = next(x for x in status.stdout.splitlines() if x.startswith("jira:"))
-    assert f"signed in to {jira_dc.url} as client {CLIENT_ID}" in line
-    assert "access token valid until" in line and "no refresh token" in line
-    assert ACCESS not in status.stdout
-
-    # The Python workspace uses the stored token: no new grant, Jira sees the Bearer token.
-    for k, v in home.env.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.chdir(home.cwd)
-    with qapms.Workspace.open() as ws:
-        issue = ws.jira.issue("PAY-3")
-        assert issue.key == "PAY-3"
-    assert len(auth_server.grants) == 1, "the cached token was used"
-    assert any(r.headers.get("authorization") == f"Bearer {ACCESS}" for r in jira_dc.requests)
-
-    out = home.qapms("auth", "logout")
-    assert out.returncode == 0
-    assert "jira: signed out; stored tokens deleted" in out.stderr
-    assert not token_file(home).exists()
-    again = home.qapms("auth", "logout", "jira")
-    assert "jira: no stored tokens" in again.stderr
-    assert "not signed in" in home.qapms("auth", "status").stdout
-
-
 def test_browser_sign_in_over_the_loopback_redirect(
     home: Home,
     jira_dc: FakeJira,

@@ -339,7 +339,7 @@ def test_doctor_compares_the_schema_with_the_known_migrations(home: Home) -> Non
 
 
 def test_sync_without_integrations_says_what_to_do(home: Home) -> None:
-    (home.cwd / "qapms.yaml").write_text("store:\n  url: sqlite::memory:\n")
+    (home.cwd / "qapms.yaml").write_text('store:\n  url: "sqlite::memory:"\n')
     result = home.qapms("sync")
     assert result.returncode != 0
     assert "no integration is configured" in result.stderr
