@@ -17,12 +17,21 @@ from fake_http import Fake, Reply, Request, sample
 TOKEN = "testmo-token-s3cret"
 PAGE_CAP = 100
 
+# What ``expands=statuses`` describes (the instance's configured result statuses).
+STATUSES: list[dict[str, Any]] = [
+    {"id": 1, "name": "Untested", "system_name": "untested", "is_untested": True},
+    {"id": 2, "name": "Passed", "system_name": "passed", "is_passed": True, "is_final": True},
+    {"id": 3, "name": "Failed", "system_name": "failed", "is_failed": True, "is_final": True},
+]
+
 
 @dataclass
 class FakeTestmo(Fake):
     """Project 1 with ``case_count`` cases in 3 folders, plus the automation lifecycle."""
 
     case_count: int = 230
+    # Manual runs closed so far (of three); a test closes more to see them synced.
+    closed_runs: int = 1
     runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     threads: dict[int, dict[str, Any]] = field(default_factory=dict)
     next_run: int = 0
@@ -76,6 +85,20 @@ class FakeTestmo(Fake):
             for n in range(self.case_count)
         ]
 
+    def manual_runs(self) -> list[dict[str, Any]]:
+        """Runs 40 to 42; ``closed_runs`` of them closed, a day apart."""
+        return [
+            {
+                "id": 40 + n,
+                "project_id": 1,
+                "name": f"Regression {n}",
+                "is_closed": n < self.closed_runs,
+                "created_at": f"2024-05-0{1 + n}T10:00:00.000000Z",
+                "closed_at": f"2024-05-0{1 + n}T12:00:00.000000Z" if n < self.closed_runs else None,
+            }
+            for n in range(3)
+        ]
+
     def route(self, r: Request) -> Reply:
         parts = [p for p in r.path.split("/") if p]
         if parts[:2] != ["api", "v1"]:
@@ -117,22 +140,46 @@ class FakeTestmo(Fake):
             if what == ["milestones"]:
                 return self._page(r, [{"id": 5, "project_id": 1, "name": "Release 2.3"}])
             if what == ["runs"]:
-                runs = [
-                    {"id": 40 + n, "project_id": 1, "name": f"Regression {n}", "is_closed": n == 0}
-                    for n in range(3)
-                ]
+                runs = self.manual_runs()
                 if r.arg("is_closed") is not None:
                     want = r.arg("is_closed") in ("1", "true")
                     runs = [x for x in runs if x["is_closed"] == want]
+                after = r.arg("closed_after")
+                if after:
+                    runs = [x for x in runs if x["closed_at"] and x["closed_at"] > after]
                 return self._page(r, runs)
             if what == ["automation", "runs"]:
                 return self._page(r, list(self.runs.values()))
         if len(parts) == 3 and parts[0] == "runs" and parts[2] == "results":
+            run_id = int(parts[1])
             results = [
-                {"id": 900 + n, "run_id": int(parts[1]), "case_id": 1000 + n, "status_id": 2}
+                {
+                    "id": 900 + n,
+                    "run_id": run_id,
+                    "case_id": 1000 + n,
+                    # Case 1000 failed first and passed on a retest; the others passed.
+                    "status_id": 3 if n == 0 else 2,
+                    "note": "Timeout at the payment step" if n == 0 else None,
+                    "elapsed": 1_500_000,
+                    "created_at": f"2024-05-0{1 + run_id % 3}T11:00:0{n}.000000Z",
+                }
                 for n in range(5)
             ]
-            return self._page(r, results)
+            results.append(
+                {
+                    "id": 999,
+                    "run_id": run_id,
+                    "case_id": 1000,
+                    "status_id": 2,
+                    "note": None,
+                    "elapsed": 1_000_000,
+                    "created_at": f"2024-05-0{1 + run_id % 3}T11:30:00.000000Z",
+                }
+            )
+            reply = self._page(r, results)
+            if r.arg("expands") == "statuses":
+                reply.body["expands"] = {"statuses": STATUSES}
+            return reply
         return self._not_found()
 
     def _post(self, r: Request, parts: list[str]) -> Reply:

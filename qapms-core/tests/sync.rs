@@ -583,6 +583,14 @@ async fn testmo_cases_sync_and_deletions(ts: &TestStore) {
         )
         .mount(&server)
         .await;
+    // The one run there is still open: runs are imported once closed.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/1/runs"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("testmo/runs.response.json")),
+        )
+        .mount(&server)
+        .await;
     let cases = fixture("testmo/cases.response.json");
     let listing = Arc::new(RwLock::new(cases.clone()));
     Mock::given(method("GET"))
@@ -646,6 +654,502 @@ async fn testmo_cases_sync_and_deletions(ts: &TestStore) {
         ))
         .await;
     assert_eq!(gone.err().map(|e| e.kind()), Some(ErrorKind::NotFound));
+}
+
+/// Closed runs by id, each with its results; a results call for `fail_run` answers 500 once.
+#[derive(Clone, Default)]
+struct FakeTestmoRuns {
+    runs: Arc<RwLock<Vec<Value>>>,
+    results: Arc<RwLock<HashMap<u64, Value>>>,
+    result_calls: Arc<AtomicUsize>,
+    fail_run: Arc<AtomicUsize>,
+    /// The query strings of the run listings, in order.
+    listings: Arc<RwLock<Vec<String>>>,
+}
+
+impl FakeTestmoRuns {
+    fn add_run(&self, id: u64, name: &str, closed_at: &str) {
+        let mut run = fixture("testmo/runs-closed.response.json")["result"][0].clone();
+        run["id"] = json!(id);
+        run["name"] = json!(name);
+        run["closed_at"] = json!(closed_at);
+        let mut results = fixture("testmo/run-results-statuses.response.json");
+        for r in results["result"].as_array_mut().unwrap() {
+            r["run_id"] = json!(id);
+            r["id"] = json!(r["id"].as_u64().unwrap() + id * 100);
+        }
+        self.runs
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(run);
+        self.results
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, results);
+    }
+}
+
+struct RunListing(FakeTestmoRuns);
+
+impl Respond for RunListing {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0
+            .listings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(request.url.query().unwrap_or_default().to_owned());
+        let runs = self
+            .0
+            .runs
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut page = fixture("testmo/runs-closed.response.json");
+        page["total"] = json!(runs.len());
+        page["result"] = json!(runs);
+        ResponseTemplate::new(200).set_body_json(page)
+    }
+}
+
+struct RunResults(FakeTestmoRuns);
+
+impl Respond for RunResults {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.result_calls.fetch_add(1, Ordering::SeqCst);
+        assert!(
+            request
+                .url
+                .query_pairs()
+                .any(|(k, v)| k == "expands" && v == "statuses"),
+            "results are read with their statuses"
+        );
+        let id: u64 = request
+            .url
+            .path()
+            .trim_start_matches("/api/v1/runs/")
+            .trim_end_matches("/results")
+            .parse()
+            .unwrap();
+        if self
+            .0
+            .fail_run
+            .compare_exchange(
+                usize::try_from(id).unwrap(),
+                0,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_ok()
+        {
+            return ResponseTemplate::new(500).set_body_string("upstream down");
+        }
+        match self
+            .0
+            .results
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            Some(page) => ResponseTemplate::new(200).set_body_json(page.clone()),
+            None => {
+                ResponseTemplate::new(404).set_body_json(fixture("testmo/error-404.response.json"))
+            }
+        }
+    }
+}
+
+async fn testmo_server() -> (MockServer, FakeTestmoRuns) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/1/folders"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("testmo/folders.response.json")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/1/cases"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("testmo/cases.response.json")),
+        )
+        .mount(&server)
+        .await;
+    let fake = FakeTestmoRuns::default();
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/1/runs"))
+        .respond_with(RunListing(fake.clone()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/api/v1/runs/\d+/results$"))
+        .respond_with(RunResults(fake.clone()))
+        .mount(&server)
+        .await;
+    (server, fake)
+}
+
+fn testmo_client(server: &MockServer) -> Testmo {
+    Testmo::builder(format!("{}/api/v1", server.uri()))
+        .token(SecretString::from("testmo-token"))
+        .retry(RetryPolicy::none())
+        .rate_limit(None)
+        .build()
+        .unwrap()
+}
+
+async fn testmo_runs(store: &dyn Store) -> Vec<qapms_core::model::TestRun> {
+    let mut runs: Vec<_> = store
+        .list_runs(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.source == TestSource::Testmo)
+        .collect();
+    runs.sort_by(|a, b| a.name.cmp(&b.name));
+    runs
+}
+
+async fn testmo_runs_import_incrementally_with_stable_identity(ts: &TestStore) {
+    let (server, fake) = testmo_server().await;
+    fake.add_run(601, "Release 2.3 regression", "2026-11-20T12:00:00.000000Z");
+    fake.add_run(602, "Release 2.3 smoke", "2026-11-21T09:00:00.000000Z");
+    let syncer = Syncer::new(ts.store.clone()).testmo(testmo_client(&server), vec![1]);
+
+    let first = sync(&syncer).await;
+    assert!(first.is_ok(), "{first:?}");
+    // Two cases and two runs.
+    assert_eq!(only(&first, "testmo").counts.written, 4, "{first:?}");
+    let runs = testmo_runs(ts.store.as_ref()).await;
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs[0].name, "Release 2.3 regression");
+    assert_eq!(
+        runs[0].finished_at.map(|t| t.to_rfc3339()),
+        Some("2026-11-20T12:00:00+00:00".to_owned())
+    );
+    // Case 8001 failed, then passed on a retest: two attempts of the synced case.
+    let login = ts
+        .store
+        .resolve_test(&qapms_core::model::ExternalKey::new(
+            TestSource::Testmo,
+            "8001",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        ts.store.test_case(&login).await.unwrap().title,
+        "Login with a valid password",
+        "results join the synced case"
+    );
+    let results = ts.store.results_for_run(&runs[0].id).await.unwrap();
+    let login_results: Vec<_> = results.iter().filter(|r| r.test_id == login).collect();
+    assert_eq!(
+        login_results
+            .iter()
+            .map(|r| (r.attempt, r.status))
+            .collect::<Vec<_>>(),
+        [
+            (1, qapms_core::model::TestStatus::Failed),
+            (2, qapms_core::model::TestStatus::Passed)
+        ]
+    );
+    assert_eq!(login_results[0].duration_ms, Some(12_000));
+    assert_eq!(
+        login_results[0].message.as_deref(),
+        Some("Timeout on login")
+    );
+    // Untested results (case 8003) are no attempts: 8001 twice and 8002 once.
+    assert_eq!(results.len(), 3, "{results:?}");
+    assert!(
+        fake.listings.read().unwrap()[0].contains("is_closed=true"),
+        "only closed runs are listed"
+    );
+
+    // Nothing new: the listing starts at the cursor and no results are read again.
+    let calls = fake.result_calls.load(Ordering::SeqCst);
+    let second = sync(&syncer).await;
+    assert!(second.is_ok(), "{second:?}");
+    let counts = only(&second, "testmo").counts;
+    assert_eq!((counts.written, counts.unchanged), (0, 4), "{second:?}");
+    assert_eq!(fake.result_calls.load(Ordering::SeqCst), calls);
+    let listing = fake.listings.read().unwrap().last().cloned().unwrap();
+    assert!(
+        listing.contains("closed_after=2026-11-21T08%3A55%3A00Z"),
+        "the window starts at the cursor minus the overlap: {listing}"
+    );
+
+    // Two more runs close; reading the second one's results fails once.
+    fake.add_run(603, "Release 2.4 regression", "2026-11-25T12:00:00.000000Z");
+    fake.add_run(604, "Release 2.4 smoke", "2026-11-26T12:00:00.000000Z");
+    fake.fail_run.store(604, Ordering::SeqCst);
+    let third = sync(&syncer).await;
+    assert_eq!(only(&third, "testmo").outcome, SyncOutcome::Failed);
+    assert_eq!(testmo_runs(ts.store.as_ref()).await.len(), 3, "603 is kept");
+    let scope = ts
+        .store
+        .sync_scopes(Some("testmo"))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.scope == "runs:1")
+        .unwrap();
+    assert_eq!(scope.cursor.as_deref(), Some("2026-11-25T12:00:00.000Z"));
+
+    // The next sync resumes: only 604 is written, and nothing is stored twice.
+    let fourth = sync(&syncer).await;
+    assert!(fourth.is_ok(), "{fourth:?}");
+    assert_eq!(only(&fourth, "testmo").counts.written, 1, "{fourth:?}");
+    let runs = testmo_runs(ts.store.as_ref()).await;
+    assert_eq!(runs.len(), 4);
+    for run in &runs {
+        assert_eq!(ts.store.results_for_run(&run.id).await.unwrap().len(), 3);
+    }
+
+    // A full pass rewrites every run under its own id: still four runs, three results each.
+    let ids: Vec<_> = runs.iter().map(|r| r.id).collect();
+    let full = Syncer::new(ts.store.clone())
+        .testmo(testmo_client(&server), vec![1])
+        .options(SyncOptions {
+            full: true,
+            ..SyncOptions::default()
+        });
+    let report = sync(&full).await;
+    assert!(report.is_ok(), "{report:?}");
+    let runs = testmo_runs(ts.store.as_ref()).await;
+    assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    for run in &runs {
+        assert_eq!(ts.store.results_for_run(&run.id).await.unwrap().len(), 3);
+    }
+    assert_eq!(
+        ts.store.results_for_test(&login, 100).await.unwrap().len(),
+        8,
+        "two attempts in each of four runs"
+    );
+}
+
+// ---- Grafana ---------------------------------------------------------------------------------
+
+/// Annotations in the contract sample's shape; answers `GET /api/annotations` newest first
+/// within `from`..`to`, at most `limit`, as Grafana does.
+#[derive(Clone, Default)]
+struct FakeAnnotations {
+    items: Arc<RwLock<Vec<Value>>>,
+    /// The `from` of each listing, in epoch milliseconds.
+    froms: Arc<RwLock<Vec<i64>>>,
+}
+
+impl FakeAnnotations {
+    fn add(&self, id: u64, at: DateTime<Utc>, text: &str, tags: &[&str]) {
+        let mut a = fixture("grafana/get-annotations.response.json")[0].clone();
+        a["id"] = json!(id);
+        a["time"] = json!(at.timestamp_millis());
+        a["timeEnd"] = json!(at.timestamp_millis());
+        a["text"] = json!(text);
+        a["tags"] = json!(tags);
+        self.items
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(a);
+    }
+}
+
+impl Respond for FakeAnnotations {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let q: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+        let num = |k: &str| q.get(k).and_then(|v| v.parse::<i64>().ok());
+        let (from, to, limit) = (
+            num("from").unwrap_or(0),
+            num("to").unwrap_or(i64::MAX),
+            num("limit").unwrap_or(100),
+        );
+        self.froms
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(from);
+        let mut out: Vec<Value> = self
+            .items
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|a| {
+                let t = a["time"].as_i64().unwrap_or_default();
+                t >= from && t <= to
+            })
+            .cloned()
+            .collect();
+        out.sort_by_key(|a| std::cmp::Reverse(a["time"].as_i64().unwrap_or_default()));
+        out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        ResponseTemplate::new(200).set_body_json(out)
+    }
+}
+
+async fn grafana_server() -> (MockServer, FakeAnnotations) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/health"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"commit": "abc", "database": "ok", "version": "11.4.0"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/search"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("grafana/search.response.json")),
+        )
+        .mount(&server)
+        .await;
+    let fake = FakeAnnotations::default();
+    Mock::given(method("GET"))
+        .and(path("/api/annotations"))
+        .respond_with(fake.clone())
+        .mount(&server)
+        .await;
+    (server, fake)
+}
+
+fn grafana_client(server: &MockServer) -> qapms_core::integrations::grafana::Grafana {
+    qapms_core::integrations::grafana::Grafana::builder(format!("{}/api", server.uri()))
+        .token(SecretString::from("glsa_test"))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+/// A failed attempt with `message`, under a JUnit key.
+fn failing(key: &str, message: &str) -> qapms_core::model::ImportedTest {
+    qapms_core::model::ImportedTest {
+        keys: vec![qapms_core::model::ExternalKey::new(TestSource::Junit, key)],
+        title: key.to_owned(),
+        folder_path: None,
+        ticket_keys: Vec::new(),
+        attempts: vec![qapms_core::model::ImportedAttempt {
+            status: qapms_core::model::TestStatus::Failed,
+            duration_ms: Some(10),
+            message: Some(message.to_owned()),
+        }],
+    }
+}
+
+async fn grafana_annotations_become_signals_for_classification(ts: &TestStore) {
+    use qapms_core::patterns::analyze::{AnalyzeOptions, analyze};
+    use qapms_core::patterns::classify::{ClusterLabel, SignalSource};
+
+    let (server, fake) = grafana_server().await;
+    let now = Utc::now();
+    let incident = now - Duration::hours(3);
+    fake.add(1124, incident, "Checkout DB failover", &["incident", "db"]);
+    fake.add(1123, now - Duration::hours(2), "Deploy 2.3.1", &["deploy"]);
+    let syncer = Syncer::new(ts.store.clone()).grafana(grafana_client(&server));
+
+    let first = sync(&syncer).await;
+    assert!(first.is_ok(), "{first:?}");
+    let day = |t: DateTime<Utc>| (t - Duration::days(1), t + Duration::days(1));
+    let (from, to) = day(now);
+    let signals = ts.store.external_signals(from, to, 100).await.unwrap();
+    assert_eq!(
+        signals.len(),
+        1,
+        "only the incident is a signal: {signals:?}"
+    );
+    assert_eq!(signals[0].source, SignalSource::Grafana);
+    assert_eq!(signals[0].name, "incident: Checkout DB failover");
+    assert_eq!(
+        signals[0].at.timestamp_millis(),
+        incident.timestamp_millis()
+    );
+    // The first sync reads the last 30 days.
+    let first_from = fake.froms.read().unwrap()[0];
+    assert!(first_from <= (now - Duration::days(29)).timestamp_millis());
+
+    // The next one starts at the newest signal minus the overlap, and stores what is new once.
+    fake.add(
+        1125,
+        now - Duration::minutes(1),
+        "Payments API down",
+        &["OUTAGE"],
+    );
+    let second = sync(&syncer).await;
+    assert!(second.is_ok(), "{second:?}");
+    let from_second = *fake.froms.read().unwrap().last().unwrap();
+    assert_eq!(
+        from_second,
+        (incident - Duration::minutes(5)).timestamp_millis(),
+        "the window starts at the cursor minus the overlap"
+    );
+    let third = sync(&syncer).await;
+    assert!(third.is_ok(), "{third:?}");
+    let signals = ts.store.external_signals(from, to, 100).await.unwrap();
+    assert_eq!(
+        signals.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        [
+            "incident: Checkout DB failover",
+            "OUTAGE: Payments API down"
+        ],
+        "oldest first, each once"
+    );
+
+    // Two unrelated tests failing alike shortly after the incident: systemic with the stored
+    // signal, not without it.
+    let run = qapms_core::model::TestRun {
+        id: qapms_core::model::RunId::new(),
+        source: TestSource::Junit,
+        name: "nightly".into(),
+        started_at: incident + Duration::minutes(10),
+        finished_at: None,
+        environment: None,
+        revision: None,
+        url: None,
+    };
+    let mut import = ts.store.begin_run_import(&run).await.unwrap();
+    import
+        .add(&[
+            failing(
+                "com.acme.pay.CheckoutTest.pays",
+                "Connection refused: db-primary:5432",
+            ),
+            failing(
+                "com.acme.web.LoginTest.logsIn",
+                "Connection refused: db-primary:5432",
+            ),
+        ])
+        .await
+        .unwrap();
+    import.finish(None).await.unwrap();
+    let label = |analysis: &qapms_core::patterns::analyze::Analysis| {
+        analysis
+            .clusters
+            .iter()
+            .map(|c| c.classification.label)
+            .collect::<Vec<_>>()
+    };
+    let with = analyze(
+        ts.store.as_ref(),
+        &AnalyzeOptions {
+            persist: false,
+            ..AnalyzeOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        label(&with),
+        [ClusterLabel::Systemic],
+        "{:?}",
+        with.clusters
+    );
+    assert_eq!(with.clusters[0].classification.signals.len(), 1);
+    let without = analyze(
+        ts.store.as_ref(),
+        &AnalyzeOptions {
+            persist: false,
+            stored_signals: false,
+            ..AnalyzeOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_ne!(label(&without), [ClusterLabel::Systemic]);
 }
 
 // ---- Postman ---------------------------------------------------------------------------------
@@ -890,6 +1394,8 @@ for_each_backend!(
     a_cancelled_sync_keeps_its_batches_and_resumes,
     one_failing_integration_does_not_stop_the_others,
     testmo_cases_sync_and_deletions,
+    testmo_runs_import_incrementally_with_stable_identity,
+    grafana_annotations_become_signals_for_classification,
     postman_file_renames_and_deletions_leave_search,
     postman_api_collections_sync_when_changed,
     a_bad_batch_writes_nothing,

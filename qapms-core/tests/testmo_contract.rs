@@ -71,6 +71,18 @@ const RESPONSES: &[(&str, &str, &str, &str)] = &[
         "200",
     ),
     (
+        "testmo/runs-closed.response.json",
+        "get",
+        "/projects/1/runs",
+        "200",
+    ),
+    (
+        "testmo/run-results-statuses.response.json",
+        "get",
+        "/runs/601/results",
+        "200",
+    ),
+    (
         "testmo/cases.response.json",
         "get",
         "/projects/1/cases",

@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     pub(crate) loaded: Loaded,
     pub(crate) store: Arc<dyn Store>,
     credentials: Unlocked,
+    /// The environment the workspace was opened with (the master key for OAuth tokens).
+    env: Env,
     /// Who the QA-loop calls act for; created in the store on first use.
     user_name: Option<String>,
     user: tokio::sync::OnceCell<User>,
@@ -175,6 +177,7 @@ impl From<store::StoreInfo> for StoreInfo {
 struct Prepared {
     loaded: Loaded,
     credentials: Unlocked,
+    env: Env,
     user_name: Option<String>,
 }
 
@@ -221,6 +224,7 @@ fn prepare(
     Ok(Prepared {
         loaded,
         credentials,
+        env,
         user_name,
     })
 }
@@ -229,6 +233,7 @@ async fn open_store(prepared: Prepared) -> PyResult<Workspace> {
     let Prepared {
         loaded,
         credentials,
+        env,
         user_name,
     } = prepared;
     let url = loaded.config.store.resolved_url(&loaded.paths);
@@ -238,6 +243,7 @@ async fn open_store(prepared: Prepared) -> PyResult<Workspace> {
             loaded,
             store,
             credentials,
+            env,
             user_name,
             user: tokio::sync::OnceCell::new(),
             search: tokio::sync::OnceCell::new(),
@@ -325,8 +331,20 @@ impl Workspace {
                 |c| c.enabled,
                 "jira",
             )?;
-            let jira =
-                Jira::from_config(config, &inner.credentials, None).map_err(PyQapmsError::from)?;
+            // OAuth tokens from `qapms auth login jira`, shared with the CLI and renewed in place.
+            let lookup = KeyLookup {
+                env: &inner.env,
+                config_dir: &inner.loaded.paths.config_dir,
+                passphrase: None,
+            };
+            let jira = Jira::from_config_in(
+                config,
+                &inner.credentials,
+                None,
+                &inner.loaded.paths.data_dir,
+                &lookup,
+            )
+            .map_err(PyQapmsError::from)?;
             Ok(JiraClient::new(jira, &config.base_url))
         })
     }

@@ -58,6 +58,7 @@ pub use diagnostic::{ConfigErrors, Diagnostic, Severity};
 pub use env::Env;
 pub use paths::Paths;
 pub use schema::json_schema;
+pub use types::default_signal_tags;
 pub use types::{
     AnomalyConfig, Config, DatasourceKind, EmbeddingsConfig, EvidenceKind, FlakyConfig,
     FlakyPreset, GrafanaConfig, GrafanaDatasource, HumanDuration, Integrations, JiraAuth,

@@ -399,6 +399,18 @@ pub struct GrafanaConfig {
     pub rate_limit: Option<RateLimit>,
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
+    /// Annotations carrying any of these tags are synced as external signals: signs of
+    /// trouble that let failure classification call a failure cluster systemic.
+    #[serde(default = "default_signal_tags")]
+    pub signal_tags: Vec<String>,
+}
+
+/// The tags teams commonly put on annotations of infrastructure trouble.
+pub fn default_signal_tags() -> Vec<String> {
+    ["incident", "outage", "alert"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -71,7 +71,9 @@ pub use server::{
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-pub use sync_state::{SyncBatch, SyncBatchOutcome, SyncItem, SyncScope, SyncedCase};
+pub use sync_state::{
+    SyncBatch, SyncBatchOutcome, SyncItem, SyncScope, SyncedCase, SyncedRun, SyncedSignal,
+};
 pub use url::redact_url;
 
 /// Which database a store runs on.
@@ -147,6 +149,55 @@ impl fmt::Debug for StoreSettings {
             .field("busy_timeout", &self.busy_timeout)
             .finish()
     }
+}
+
+/// The newest migration this build applies to a `backend` store: what
+/// [`StoreInfo::schema_version`] is once [`open`] has migrated it. `None` when that backend is
+/// not compiled in.
+pub fn known_schema_version(backend: Backend) -> Option<i64> {
+    match backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite => Some(sqlite::known_schema_version()),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => Some(postgres::known_schema_version()),
+        #[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+        _ => None,
+    }
+}
+
+/// A failed migration run as an error that says what happened to the schema and what to do.
+/// A store migrated by another build carries the contexts `store_schema` (the migration this
+/// build lacks) and `known_schema`, so `qapms doctor` can explain it.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn migration_error(
+    backend: &str,
+    location: &str,
+    known: i64,
+    err: sqlx::migrate::MigrateError,
+) -> Error {
+    use sqlx::migrate::MigrateError;
+    let base = match &err {
+        MigrateError::VersionMissing(version) => Error::store(format!(
+            "the {backend} store was migrated by another qapms version: it has migration \
+             {version}, which this qapms does not know (it knows migrations up to {known}); \
+             use the qapms version that migrated it, or point `store.url` at another database"
+        ))
+        .with_context("store_schema", version.to_string())
+        .with_context("known_schema", known.to_string()),
+        MigrateError::VersionMismatch(version) => Error::store(format!(
+            "migration {version} of the {backend} store differs from the one this qapms \
+             applies: the store was migrated by a development build; use a fresh database"
+        ))
+        .with_context("store_schema", version.to_string())
+        .with_context("known_schema", known.to_string()),
+        MigrateError::Dirty(version) => Error::store(format!(
+            "migration {version} of the {backend} store was applied only in part; restore a \
+             backup or remove its row from `_sqlx_migrations` after checking the schema"
+        )),
+        _ => Error::store(format!("cannot apply the {backend} store migrations")),
+    };
+    base.with_context("location", location.to_owned())
+        .with_source(err)
 }
 
 /// The URL schemes [`open`] understands, for error messages.
@@ -644,6 +695,16 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// One time entry by id (a dashboard's detail page).
     async fn time_entry(&self, id: &TimeEntryId) -> Result<TimeEntry>;
+    // ---- External signals (written by the sync, read by failure classification) -----------
+
+    /// The external signals between `from` and `to` (both included), oldest first, at most
+    /// `limit` of them.
+    async fn external_signals(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<crate::patterns::classify::ExternalSignal>>;
 }
 
 /// One document's vector, for [`Store::upsert_embeddings`].

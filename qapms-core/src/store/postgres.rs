@@ -92,12 +92,15 @@ impl PgStore {
             .map_err(|e| db_error("schema", e).with_context("schema", schema.clone()))?;
         }
         MIGRATOR.run(&pool).await.map_err(|e| {
-            Error::store("cannot apply the PostgreSQL store migrations")
-                .with_context("location", location.clone())
-                .with_source(e)
+            super::migration_error("PostgreSQL", &location, known_schema_version(), e)
         })?;
         Ok(Self { pool, location })
     }
+}
+
+/// The newest migration of this backend.
+pub(super) fn known_schema_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
 /// [`Store::try_job_lease`](super::Store::try_job_lease) for `PostgreSQL`: a session-level

@@ -40,6 +40,7 @@ use crate::patterns::analyze::{
     AnalysisWrite, ClearedAlert, FailedAttempt, HistoryAttempt, OutcomeKind, StoredLink,
     StoredPattern, TestHistory,
 };
+use crate::patterns::classify::{ExternalSignal, SignalSource};
 use crate::patterns::cluster::CLUSTER_KIND;
 use crate::store::error::{db_error, is_unique_violation};
 use crate::store::rows::{
@@ -53,7 +54,7 @@ use crate::store::workflow_rows::{
 use crate::store::{
     AlertRecord, ApiTokenRecord, Backend, EmbeddingRow, IntegrationCheck, IntegrationHealthSummary,
     JobLease, LoginAttempt, LoginFailures, NewAlert, RunImport, SessionRecord, Store, StoreInfo,
-    SyncBatch, SyncBatchOutcome, SyncItem, SyncScope, SyncedCase,
+    SyncBatch, SyncBatchOutcome, SyncItem, SyncScope, SyncedCase, SyncedRun, SyncedSignal,
 };
 use crate::{Error, ErrorKind, Result};
 use futures::TryStreamExt;
@@ -89,6 +90,7 @@ pub(super) const TABLES: &[&str] = &[
     "sync_items",
     "document_embeddings",
     "dashboard_facts",
+    "external_signals",
 ];
 
 /// Rows per multi-row `INSERT`: at most 16 columns × 1000 rows = 16 000 parameters.
@@ -935,6 +937,12 @@ impl Store for ThisStore {
         }
         remove_synced_cases(&mut tx, &batch.delete_cases, &mut out).await?;
         out.cases = write_synced_cases(&mut tx, &batch.cases).await?;
+        for synced in &batch.runs {
+            let written = write_synced_run(&mut tx, synced).await?;
+            out.results += written.results;
+            out.new_tests += written.new_tests;
+        }
+        write_signals(&mut tx, &batch.signals).await?;
         write_sync_items(&mut tx, batch).await?;
         commit(tx, "sync batch").await?;
         Ok(out)
@@ -2702,6 +2710,34 @@ async fn roll_run(tx: &mut Tx, run: Uuid, started_at: DateTime<Utc>) -> Result<(
         )
     }));
     upsert_facts(tx, &facts).await
+    // ---- External signals ---------------------------------------------------------------------
+
+    async fn external_signals(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ExternalSignal>> {
+        let rows: Vec<(String, DbTime, String, f64)> = sqlx::query_as(
+            "SELECT source, at, name, value FROM external_signals \
+             WHERE at >= $1 AND at <= $2 ORDER BY at, source, signal_key LIMIT $3",
+        )
+        .bind(DbTime(from))
+        .bind(DbTime(to))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("external signal", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(source, at, name, value)| ExternalSignal {
+                source: SignalSource::from_name(&source),
+                at: at.into(),
+                name,
+                value,
+            })
+            .collect())
+    }
 }
 
 /// Each test's attempts that ran, one row per test: `position attempt outcome duration`
@@ -3194,241 +3230,95 @@ fn check_imported(tests: &[ImportedTest]) -> Result<()> {
     Ok(())
 }
 
-impl Import {
-    /// Finds the tests the batch's keys already name: through the identity map first, then
-    /// through `test_cases` (tests stored by `upsert_test_cases` have no identity rows). Returns
-    /// the current keys and the stored ticket keys of every test found.
-    async fn resolve(
-        &mut self,
-        tests: &[ImportedTest],
-    ) -> Result<(KnownKeys, HashMap<TestId, Vec<String>>)> {
-        let mut wanted: HashMap<TestSource, HashSet<&str>> = HashMap::new();
-        for test in tests {
-            for key in &test.keys {
-                wanted
-                    .entry(key.system)
-                    .or_default()
-                    .insert(key.key.as_str());
-            }
+/// Finds the tests the batch's keys already name: through the identity map first, then
+/// through `test_cases` (tests stored by `upsert_test_cases` have no identity rows). Returns
+/// the current keys and the stored ticket keys of every test found.
+async fn resolve_imported(
+    tx: &mut Tx,
+    tests: &[ImportedTest],
+) -> Result<(KnownKeys, HashMap<TestId, Vec<String>>)> {
+    let mut wanted: HashMap<TestSource, HashSet<&str>> = HashMap::new();
+    for test in tests {
+        for key in &test.keys {
+            wanted
+                .entry(key.system)
+                .or_default()
+                .insert(key.key.as_str());
         }
-        let mut known: KnownKeys = HashMap::new();
-        let mut tickets: HashMap<TestId, Vec<String>> = HashMap::new();
-        for (system, keys) in wanted {
-            let keys: Vec<&str> = keys.into_iter().collect();
-            let by_system = known.entry(system).or_default();
-            // How the keys are matched depends on the planner. `SQLite` turns `IN (…)` into a
-            // temporary index and probes the table's index per key, but would scan the table
-            // for a join with a `VALUES` list. `PostgreSQL`, with the fresh statistics of a large
-            // first import, plans `IN (…)` as a sequential scan comparing every row with every
-            // key (minutes at 100 000 tests), and a join with `VALUES` as a hash or index join.
-            for (table, key_col, id_col, system_col, extra) in [
-                (
-                    "test_identities i JOIN test_cases c ON c.id = i.test_id",
-                    "i.external_key",
-                    "i.test_id",
-                    "i.system",
-                    " AND i.valid_to IS NULL",
-                ),
-                ("test_cases c", "c.external_id", "c.id", "c.source", ""),
-            ] {
-                let missing: Vec<&str> = keys
-                    .iter()
-                    .copied()
-                    .filter(|k| !by_system.contains_key(*k))
-                    .collect();
-                for chunk in missing.chunks(LOOKUP_KEYS) {
-                    let mut qb = QueryBuilder::<Db>::new("");
-                    if BACKEND == Backend::Sqlite {
-                        qb.push(format!(
-                            "SELECT {key_col}, {id_col}, c.ticket_keys FROM {table} \
+    }
+    let mut known: KnownKeys = HashMap::new();
+    let mut tickets: HashMap<TestId, Vec<String>> = HashMap::new();
+    for (system, keys) in wanted {
+        let keys: Vec<&str> = keys.into_iter().collect();
+        let by_system = known.entry(system).or_default();
+        // How the keys are matched depends on the planner. `SQLite` turns `IN (…)` into a
+        // temporary index and probes the table's index per key, but would scan the table
+        // for a join with a `VALUES` list. `PostgreSQL`, with the fresh statistics of a large
+        // first import, plans `IN (…)` as a sequential scan comparing every row with every
+        // key (minutes at 100 000 tests), and a join with `VALUES` as a hash or index join.
+        for (table, key_col, id_col, system_col, extra) in [
+            (
+                "test_identities i JOIN test_cases c ON c.id = i.test_id",
+                "i.external_key",
+                "i.test_id",
+                "i.system",
+                " AND i.valid_to IS NULL",
+            ),
+            ("test_cases c", "c.external_id", "c.id", "c.source", ""),
+        ] {
+            let missing: Vec<&str> = keys
+                .iter()
+                .copied()
+                .filter(|k| !by_system.contains_key(*k))
+                .collect();
+            for chunk in missing.chunks(LOOKUP_KEYS) {
+                let mut qb = QueryBuilder::<Db>::new("");
+                if BACKEND == Backend::Sqlite {
+                    qb.push(format!(
+                        "SELECT {key_col}, {id_col}, c.ticket_keys FROM {table} \
                              WHERE {system_col} = "
-                        ));
-                        qb.push_bind(system.as_str());
-                        qb.push(format!("{extra} AND {key_col} IN ("));
-                        let mut list = qb.separated(", ");
-                        for key in chunk {
-                            list.push_bind(*key);
-                        }
-                        qb.push(")");
-                    } else {
-                        qb.push("WITH k (key) AS (VALUES ");
-                        let mut list = qb.separated(", ");
-                        for key in chunk {
-                            list.push("(");
-                            list.push_bind_unseparated(*key);
-                            list.push_unseparated(")");
-                        }
-                        qb.push(format!(
-                            ") SELECT {key_col}, {id_col}, c.ticket_keys FROM k JOIN {table} \
+                    ));
+                    qb.push_bind(system.as_str());
+                    qb.push(format!("{extra} AND {key_col} IN ("));
+                    let mut list = qb.separated(", ");
+                    for key in chunk {
+                        list.push_bind(*key);
+                    }
+                    qb.push(")");
+                } else {
+                    qb.push("WITH k (key) AS (VALUES ");
+                    let mut list = qb.separated(", ");
+                    for key in chunk {
+                        list.push("(");
+                        list.push_bind_unseparated(*key);
+                        list.push_unseparated(")");
+                    }
+                    qb.push(format!(
+                        ") SELECT {key_col}, {id_col}, c.ticket_keys FROM k JOIN {table} \
                              ON {key_col} = k.key{extra} WHERE {system_col} = "
-                        ));
-                        qb.push_bind(system.as_str());
-                    }
-                    let rows: Vec<(String, Uuid, Json<Vec<String>>)> = qb
-                        .build_query_as()
-                        .fetch_all(&mut *self.tx)
-                        .await
-                        .map_err(|e| db_error("test identity", e))?;
-                    for (key, id, ticket_keys) in rows {
-                        let id = TestId::from_uuid(id);
-                        by_system.insert(key, id);
-                        tickets.entry(id).or_insert(ticket_keys.0);
-                    }
+                    ));
+                    qb.push_bind(system.as_str());
+                }
+                let rows: Vec<(String, Uuid, Json<Vec<String>>)> = qb
+                    .build_query_as()
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(|e| db_error("test identity", e))?;
+                for (key, id, ticket_keys) in rows {
+                    let id = TestId::from_uuid(id);
+                    by_system.insert(key, id);
+                    tickets.entry(id).or_insert(ticket_keys.0);
                 }
             }
         }
-        Ok((known, tickets))
     }
+    Ok((known, tickets))
 }
 
 #[async_trait]
 impl RunImport for Import {
-    #[expect(
-        clippy::too_many_lines,
-        reason = "resolve, then the four writes in order; splitting hides the order"
-    )]
     async fn add(&mut self, tests: &[ImportedTest]) -> Result<ImportBatchOutcome> {
-        if tests.is_empty() {
-            return Ok(ImportBatchOutcome::default());
-        }
-        check_imported(tests)?;
-        let (mut known, mut tickets) = self.resolve(tests).await?;
-
-        let mut new_cases: Vec<(TestId, &ImportedTest)> = Vec::new();
-        let mut new_keys: Vec<(TestId, &ExternalKey)> = Vec::new();
-        let mut changed_tickets: Vec<TestId> = Vec::new();
-        let mut rows: Vec<ImportRow<'_>> = Vec::new();
-        for test in tests {
-            let found = test.keys.iter().find_map(|k| {
-                known
-                    .get(&k.system)
-                    .and_then(|m| m.get(k.key.as_str()))
-                    .copied()
-            });
-            let id = found.unwrap_or_else(|| {
-                let id = TestId::new();
-                new_cases.push((id, test));
-                tickets.insert(id, Vec::new());
-                id
-            });
-            for key in &test.keys {
-                let by_system = known.entry(key.system).or_default();
-                if !by_system.contains_key(key.key.as_str()) {
-                    by_system.insert(key.key.clone(), id);
-                    new_keys.push((id, key));
-                }
-            }
-            let linked = tickets.entry(id).or_default();
-            let mut grew = false;
-            for key in &test.ticket_keys {
-                if !linked.iter().any(|k| k == key.as_str()) {
-                    linked.push(key.as_str().to_owned());
-                    grew = true;
-                }
-            }
-            if grew && found.is_some() && !changed_tickets.contains(&id) {
-                changed_tickets.push(id);
-            }
-            let next = self.attempts.entry(id).or_insert(0);
-            for attempt in &test.attempts {
-                *next = next.checked_add(1).ok_or_else(|| {
-                    Error::invalid_input("a test has too many attempts in one run")
-                })?;
-                rows.push(ImportRow {
-                    test_id: id,
-                    attempt: i32::try_from(*next).map_err(|_| {
-                        Error::invalid_input("a test has too many attempts in one run")
-                            .with_context("test", test.title.clone())
-                    })?,
-                    status: attempt.status.as_str(),
-                    duration_ms: attempt
-                        .duration_ms
-                        .map(|d| to_i64(d, "duration_ms"))
-                        .transpose()?,
-                    message: attempt.message.as_deref(),
-                });
-            }
-        }
-
-        let now = self.now;
-        for chunk in new_cases.chunks(CHUNK_ROWS) {
-            let mut qb = QueryBuilder::<Db>::new(format!(
-                "INSERT INTO test_cases ({TEST_CASE_COLUMNS}, created_at, updated_at) "
-            ));
-            qb.push_values(chunk, |mut row, (id, test)| {
-                // `check_imported` made sure every test has a key.
-                let canonical = &test.keys[0];
-                let linked = tickets.get(id).cloned().unwrap_or_default();
-                row.push_bind(id.as_uuid())
-                    .push_bind(canonical.system.as_str())
-                    .push_bind(canonical.key.clone())
-                    .push_bind(test.title.clone())
-                    .push_bind(test.folder_path.clone())
-                    .push_bind(Json(Vec::<String>::new()))
-                    .push_bind(Json(linked))
-                    .push_bind(now)
-                    .push_bind(now);
-            });
-            qb.build().execute(&mut *self.tx).await.map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::new(
-                        ErrorKind::Conflict,
-                        "an imported test's key belongs to another stored test",
-                    )
-                    .with_source(e)
-                } else {
-                    db_error("test case", e)
-                }
-            })?;
-        }
-        for chunk in new_keys.chunks(CHUNK_ROWS) {
-            let mut qb = QueryBuilder::<Db>::new(
-                "INSERT INTO test_identities (id, test_id, system, external_key, valid_from) ",
-            );
-            qb.push_values(chunk, |mut row, (id, key)| {
-                row.push_bind(Uuid::now_v7())
-                    .push_bind(id.as_uuid())
-                    .push_bind(key.system.as_str())
-                    .push_bind(key.key.clone())
-                    .push_bind(now);
-            });
-            qb.build()
-                .execute(&mut *self.tx)
-                .await
-                .map_err(|e| db_error("test identity", e))?;
-        }
-        for id in &changed_tickets {
-            let linked = tickets.get(id).cloned().unwrap_or_default();
-            sqlx::query("UPDATE test_cases SET ticket_keys = $2, updated_at = $3 WHERE id = $1")
-                .bind(id.as_uuid())
-                .bind(Json(linked))
-                .bind(now)
-                .execute(&mut *self.tx)
-                .await
-                .map_err(|e| db_error("test case", e))?;
-        }
-        let run = self.run.as_uuid();
-        for chunk in rows.chunks(CHUNK_ROWS) {
-            let mut qb =
-                QueryBuilder::<Db>::new(format!("INSERT INTO test_results ({RESULT_COLUMNS}) "));
-            qb.push_values(chunk, |mut row, r| {
-                row.push_bind(run)
-                    .push_bind(r.test_id.as_uuid())
-                    .push_bind(r.attempt)
-                    .push_bind(r.status)
-                    .push_bind(r.duration_ms)
-                    .push_bind(r.message)
-                    .push_bind(None::<String>)
-                    .push_bind(None::<Uuid>);
-            });
-            qb.build().execute(&mut *self.tx).await.map_err(|e| {
-                db_error("test result", e).with_context("run", self.run.to_string())
-            })?;
-        }
-        Ok(ImportBatchOutcome {
-            new_tests: new_cases.len() as u64,
-            results: rows.len() as u64,
-        })
+        add_imported(&mut self.tx, self.run, &mut self.attempts, self.now, tests).await
     }
 
     async fn finish(mut self: Box<Self>, finished_at: Option<DateTime<Utc>>) -> Result<()> {
@@ -3447,6 +3337,163 @@ impl RunImport for Import {
         roll_run(&mut self.tx, self.run.as_uuid(), self.started_at).await?;
         commit(self.tx, "test run").await
     }
+}
+
+/// Adds a batch of imported tests to `run` inside `tx`: resolves them through the identity
+/// map, creates the unknown ones, merges ticket links and writes one result per attempt,
+/// numbering attempts per test across the calls that share `attempts`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "resolve, then the four writes in order; splitting hides the order"
+)]
+async fn add_imported(
+    tx: &mut Tx,
+    run: RunId,
+    attempts: &mut HashMap<TestId, u32>,
+    now: DbTime,
+    tests: &[ImportedTest],
+) -> Result<ImportBatchOutcome> {
+    if tests.is_empty() {
+        return Ok(ImportBatchOutcome::default());
+    }
+    check_imported(tests)?;
+    let (mut known, mut tickets) = resolve_imported(tx, tests).await?;
+
+    let mut new_cases: Vec<(TestId, &ImportedTest)> = Vec::new();
+    let mut new_keys: Vec<(TestId, &ExternalKey)> = Vec::new();
+    let mut changed_tickets: Vec<TestId> = Vec::new();
+    let mut rows: Vec<ImportRow<'_>> = Vec::new();
+    for test in tests {
+        let found = test.keys.iter().find_map(|k| {
+            known
+                .get(&k.system)
+                .and_then(|m| m.get(k.key.as_str()))
+                .copied()
+        });
+        let id = found.unwrap_or_else(|| {
+            let id = TestId::new();
+            new_cases.push((id, test));
+            tickets.insert(id, Vec::new());
+            id
+        });
+        for key in &test.keys {
+            let by_system = known.entry(key.system).or_default();
+            if !by_system.contains_key(key.key.as_str()) {
+                by_system.insert(key.key.clone(), id);
+                new_keys.push((id, key));
+            }
+        }
+        let linked = tickets.entry(id).or_default();
+        let mut grew = false;
+        for key in &test.ticket_keys {
+            if !linked.iter().any(|k| k == key.as_str()) {
+                linked.push(key.as_str().to_owned());
+                grew = true;
+            }
+        }
+        if grew && found.is_some() && !changed_tickets.contains(&id) {
+            changed_tickets.push(id);
+        }
+        let next = attempts.entry(id).or_insert(0);
+        for attempt in &test.attempts {
+            *next = next
+                .checked_add(1)
+                .ok_or_else(|| Error::invalid_input("a test has too many attempts in one run"))?;
+            rows.push(ImportRow {
+                test_id: id,
+                attempt: i32::try_from(*next).map_err(|_| {
+                    Error::invalid_input("a test has too many attempts in one run")
+                        .with_context("test", test.title.clone())
+                })?,
+                status: attempt.status.as_str(),
+                duration_ms: attempt
+                    .duration_ms
+                    .map(|d| to_i64(d, "duration_ms"))
+                    .transpose()?,
+                message: attempt.message.as_deref(),
+            });
+        }
+    }
+
+    for chunk in new_cases.chunks(CHUNK_ROWS) {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "INSERT INTO test_cases ({TEST_CASE_COLUMNS}, created_at, updated_at) "
+        ));
+        qb.push_values(chunk, |mut row, (id, test)| {
+            // `check_imported` made sure every test has a key.
+            let canonical = &test.keys[0];
+            let linked = tickets.get(id).cloned().unwrap_or_default();
+            row.push_bind(id.as_uuid())
+                .push_bind(canonical.system.as_str())
+                .push_bind(canonical.key.clone())
+                .push_bind(test.title.clone())
+                .push_bind(test.folder_path.clone())
+                .push_bind(Json(Vec::<String>::new()))
+                .push_bind(Json(linked))
+                .push_bind(now)
+                .push_bind(now);
+        });
+        qb.build().execute(&mut **tx).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::new(
+                    ErrorKind::Conflict,
+                    "an imported test's key belongs to another stored test",
+                )
+                .with_source(e)
+            } else {
+                db_error("test case", e)
+            }
+        })?;
+    }
+    for chunk in new_keys.chunks(CHUNK_ROWS) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO test_identities (id, test_id, system, external_key, valid_from) ",
+        );
+        qb.push_values(chunk, |mut row, (id, key)| {
+            row.push_bind(Uuid::now_v7())
+                .push_bind(id.as_uuid())
+                .push_bind(key.system.as_str())
+                .push_bind(key.key.clone())
+                .push_bind(now);
+        });
+        qb.build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("test identity", e))?;
+    }
+    for id in &changed_tickets {
+        let linked = tickets.get(id).cloned().unwrap_or_default();
+        sqlx::query("UPDATE test_cases SET ticket_keys = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.as_uuid())
+            .bind(Json(linked))
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("test case", e))?;
+    }
+    let run = run.as_uuid();
+    for chunk in rows.chunks(CHUNK_ROWS) {
+        let mut qb =
+            QueryBuilder::<Db>::new(format!("INSERT INTO test_results ({RESULT_COLUMNS}) "));
+        qb.push_values(chunk, |mut row, r| {
+            row.push_bind(run)
+                .push_bind(r.test_id.as_uuid())
+                .push_bind(r.attempt)
+                .push_bind(r.status)
+                .push_bind(r.duration_ms)
+                .push_bind(r.message)
+                .push_bind(None::<String>)
+                .push_bind(None::<Uuid>);
+        });
+        qb.build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("test result", e).with_context("run", run.to_string()))?;
+    }
+    Ok(ImportBatchOutcome {
+        new_tests: new_cases.len() as u64,
+        results: rows.len() as u64,
+    })
 }
 
 // ---- Patterns and alerts ----------------------------------------------------------------------
@@ -3908,6 +3955,83 @@ async fn write_sync_items(tx: &mut Tx, batch: &SyncBatch) -> Result<()> {
 
 /// Upserts synced cases by source and external id, keeping a known case's id and ticket links;
 /// returns the id of each, in input order.
+/// Inserts or replaces external signals by source and key.
+async fn write_signals(tx: &mut Tx, signals: &[SyncedSignal]) -> Result<()> {
+    let signals = last_per_key(signals, |s| (s.signal.source, s.key.clone()));
+    let now = DbTime(utc_now());
+    for s in &signals {
+        not_empty(&s.key, "a signal key")?;
+        if !s.signal.value.is_finite() {
+            return Err(
+                Error::invalid_input("a signal's value must be a finite number")
+                    .with_context("signal", s.key.clone()),
+            );
+        }
+    }
+    for chunk in signals.chunks(CHUNK_ROWS) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO external_signals (source, signal_key, at, name, value, recorded_at) ",
+        );
+        qb.push_values(chunk, |mut row, s| {
+            row.push_bind(s.signal.source.as_str())
+                .push_bind(s.key.clone())
+                .push_bind(DbTime(s.signal.at))
+                .push_bind(s.signal.name.clone())
+                .push_bind(s.signal.value)
+                .push_bind(now);
+        });
+        qb.push(
+            " ON CONFLICT (source, signal_key) DO UPDATE SET at = excluded.at, \
+             name = excluded.name, value = excluded.value, recorded_at = excluded.recorded_at",
+        );
+        qb.build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("external signal", e))?;
+    }
+    Ok(())
+}
+
+/// Writes a synced run under its id: the run row inserted or updated, its results replaced.
+async fn write_synced_run(tx: &mut Tx, synced: &SyncedRun) -> Result<ImportBatchOutcome> {
+    let run = &synced.run;
+    not_empty(&run.name, "a run name")?;
+    if run.finished_at.is_some_and(|f| f < run.started_at) {
+        return Err(Error::invalid_input("a run cannot finish before it starts")
+            .with_context("run", run.id.to_string()));
+    }
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO test_runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (id) DO UPDATE SET source = excluded.source, name = excluded.name, \
+         started_at = excluded.started_at, finished_at = excluded.finished_at, \
+         environment = excluded.environment, revision = excluded.revision, url = excluded.url"
+    )))
+    .bind(run.id.as_uuid())
+    .bind(run.source.as_str())
+    .bind(&run.name)
+    .bind(DbTime(run.started_at))
+    .bind(run.finished_at.map(DbTime))
+    .bind(&run.environment)
+    .bind(&run.revision)
+    .bind(&run.url)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| db_error("test run", e).with_context("run", run.id.to_string()))?;
+    sqlx::query("DELETE FROM test_results WHERE run_id = $1")
+        .bind(run.id.as_uuid())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| db_error("test result", e).with_context("run", run.id.to_string()))?;
+    let mut attempts = HashMap::new();
+    let mut out = ImportBatchOutcome::default();
+    for chunk in synced.tests.chunks(CHUNK_ROWS) {
+        let added = add_imported(tx, run.id, &mut attempts, DbTime(utc_now()), chunk).await?;
+        out.new_tests += added.new_tests;
+        out.results += added.results;
+    }
+    Ok(out)
+}
+
 async fn write_synced_cases(tx: &mut Tx, cases: &[SyncedCase]) -> Result<Vec<TestId>> {
     for case in cases {
         not_empty(&case.external_id, "a test case's external id")?;

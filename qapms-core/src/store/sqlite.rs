@@ -95,13 +95,17 @@ impl SqliteStore {
                 .with_context("location", location.clone())
         })?;
 
-        MIGRATOR.run(&pool).await.map_err(|e| {
-            Error::store("cannot apply the SQLite store migrations")
-                .with_context("location", location.clone())
-                .with_source(e)
-        })?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| super::migration_error("SQLite", &location, known_schema_version(), e))?;
         Ok(Self { pool, location })
     }
+}
+
+/// The newest migration of this backend.
+pub(super) fn known_schema_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
 /// Leases held in this process, one mutex per database file and job name. `SQLite` serves one

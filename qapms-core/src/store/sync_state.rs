@@ -11,7 +11,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::model::{IssueKey, SearchDocument, SearchDocumentKey, TestId, TestSource, Ticket};
+use crate::model::{
+    ImportedTest, IssueKey, SearchDocument, SearchDocumentKey, TestId, TestRun, TestSource, Ticket,
+};
+use crate::patterns::classify::ExternalSignal;
 
 /// One scope's sync state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -54,6 +57,25 @@ pub struct SyncedCase {
     pub tags: Vec<String>,
 }
 
+/// A test run a source lists, with every attempt of every test in it. Stored under `run.id`:
+/// written again with the same id, the run's row is updated and its results are replaced, so
+/// a run re-read after a crash or a change upstream is never stored twice. Tests resolve
+/// through the identity map exactly as in a `JUnit` import (any of a test's keys finds it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncedRun {
+    pub run: TestRun,
+    pub tests: Vec<ImportedTest>,
+}
+
+/// An external signal with the source's own id for it, so writing it again replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncedSignal {
+    /// Unique per source: an annotation id.
+    pub key: String,
+    pub signal: ExternalSignal,
+}
+
 /// Everything one step of a sync writes, in one transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncBatch {
@@ -67,6 +89,11 @@ pub struct SyncBatch {
     pub delete_cases: Vec<(TestSource, String)>,
     pub documents: Vec<SearchDocument>,
     pub delete_documents: Vec<SearchDocumentKey>,
+    /// Runs with their results, written after the cases (so results find cases synced in
+    /// the same batch).
+    pub runs: Vec<SyncedRun>,
+    /// External signals, inserted or replaced by source and key.
+    pub signals: Vec<SyncedSignal>,
     /// Items to record for this scope (inserted or replaced by item id).
     pub items: Vec<SyncItem>,
     /// Items to forget, as `(scope, item id)` of this integration: deleted ones, and ones that
@@ -94,4 +121,8 @@ pub struct SyncBatchOutcome {
     pub kept_cases: u64,
     pub deleted_tickets: u64,
     pub deleted_documents: u64,
+    /// Result rows written for the batch's runs (one per attempt).
+    pub results: u64,
+    /// Tests the batch's runs named that the store had never seen.
+    pub new_tests: u64,
 }

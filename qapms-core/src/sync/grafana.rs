@@ -1,25 +1,46 @@
-//! Grafana: its health, recorded for the dashboard's integrations page, and its dashboards,
-//! as searchable documents (a QA looking for "checkout latency" finds the board too).
+//! Grafana: its health, recorded for the dashboard's integrations page; its dashboards, as
+//! searchable documents (a QA looking for "checkout latency" finds the board too); and its
+//! annotations of infrastructure trouble, as external signals for failure classification.
 //!
-//! Annotations are not copied: qapms writes them (test runs, deploys) and reads them back
-//! from Grafana when a timeline needs them, so a copy in the store would only go stale.
+//! **Signals.** An annotation carrying one of the configured `signal_tags` (by default
+//! `incident`, `outage`, `alert`) says the infrastructure was unwell at its time, which is the
+//! evidence the classifier's systemic rule looks for (see [`crate::patterns::classify`]).
+//! Grafana has no change feed for annotations, so each sync reads the window from the scope's
+//! cursor (the newest annotation time stored, minus the overlap) to now, or the last
+//! [`SIGNAL_HISTORY`] on the first sync and with `--full`; the listing is newest first and
+//! capped per call, so the window is walked backwards page by page until a short page. The
+//! signals are written oldest first in batches, each with its newest time as the cursor, and
+//! keyed by annotation id, so a re-read annotation (the overlap, an edit) is replaced, never
+//! doubled. Other annotations (deploys, test runs qapms marked) are not copied: they are read
+//! from Grafana when a timeline needs them.
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
 use super::Ctx;
-use super::cursor::fingerprint;
+use super::cursor::{fingerprint, format_time, parse_time};
 use super::snapshot::{Entry, Kind, write_listing};
 use crate::integrations::grafana::Grafana;
 use crate::integrations::grafana::models::SearchHit;
-use crate::integrations::{Health, Integration as _};
+use crate::integrations::{AnnotationFilter, Health, Integration as _};
 use crate::model::{SearchDocument, utc_now};
-use crate::store::IntegrationCheck;
+use crate::patterns::classify::{ExternalSignal, SignalSource};
+use crate::store::{IntegrationCheck, SyncedSignal};
 use crate::{Error, ErrorKind, Result};
 
 pub(crate) const SCOPE: &str = "dashboards";
 pub(crate) const DOC_TYPE: &str = "dashboard";
+/// The scope of the annotation signals.
+pub(crate) const SIGNALS_SCOPE: &str = "annotations";
+/// How far back the first sync reads annotations: the failure-rate window of the analysis.
+pub(crate) const SIGNAL_HISTORY: chrono::Duration = chrono::Duration::days(30);
+/// Annotations per listing call.
+const ANNOTATION_PAGE: u32 = 1000;
+/// Listing calls per sync at most, so a server that ignores `to` cannot keep us paging.
+const MAX_ANNOTATION_PAGES: usize = 1000;
 
-pub(crate) async fn run(cx: &mut Ctx<'_>, client: &Grafana) -> Result<()> {
+pub(crate) async fn run(cx: &mut Ctx<'_>, client: &Grafana, signal_tags: &[String]) -> Result<()> {
     let report = cx.cancel.guard(async { Ok(client.health().await) }).await?;
     cx.store
         .record_integration_check(&IntegrationCheck {
@@ -65,7 +86,112 @@ pub(crate) async fn run(cx: &mut Ctx<'_>, client: &Grafana) -> Result<()> {
             Entry::document(hit.uid.to_string(), print, document(&hit, &site, now))
         })
         .collect();
-    write_listing(cx, SCOPE, Kind::Documents, entries, None).await
+    write_listing(cx, SCOPE, Kind::Documents, entries, None).await?;
+    sync_signals(cx, client, signal_tags).await
+}
+
+async fn sync_signals(cx: &mut Ctx<'_>, client: &Grafana, signal_tags: &[String]) -> Result<()> {
+    if signal_tags.is_empty() {
+        return Ok(());
+    }
+    let stored = cx
+        .store
+        .sync_scopes(Some(cx.integration))
+        .await?
+        .into_iter()
+        .find(|s| s.scope == SIGNALS_SCOPE)
+        .and_then(|s| s.cursor.as_deref().and_then(parse_time));
+    let now = utc_now();
+    let overlap = chrono::Duration::from_std(cx.options.overlap).unwrap_or_default();
+    let from = match stored {
+        Some(cursor) if !cx.options.full => cursor - overlap,
+        _ => now - SIGNAL_HISTORY,
+    };
+    let mut found: BTreeMap<u64, (DateTime<Utc>, ExternalSignal)> = BTreeMap::new();
+    let mut to = now;
+    for _ in 0..MAX_ANNOTATION_PAGES {
+        let filter = AnnotationFilter {
+            from: Some(from),
+            to: Some(to),
+            limit: Some(ANNOTATION_PAGE),
+            ..AnnotationFilter::default()
+        };
+        let page = cx.cancel.guard(client.annotations().list(&filter)).await?;
+        let full_page = page.len() >= ANNOTATION_PAGE as usize;
+        let mut oldest = to;
+        for record in page {
+            let annotation = record.to_annotation()?;
+            oldest = oldest.min(annotation.time);
+            let Some(tag) = annotation
+                .tags
+                .iter()
+                .find(|t| signal_tags.iter().any(|s| s.eq_ignore_ascii_case(t)))
+            else {
+                continue;
+            };
+            let text = annotation.text.trim();
+            let name = if text.is_empty() {
+                tag.clone()
+            } else {
+                format!("{tag}: {}", clip(text, 200))
+            };
+            found.insert(
+                record.id,
+                (
+                    annotation.time,
+                    ExternalSignal {
+                        source: SignalSource::Grafana,
+                        at: annotation.time,
+                        name,
+                        value: 1.0,
+                    },
+                ),
+            );
+        }
+        // A short page is the end of the window; a full one continues below its oldest
+        // annotation (the boundary millisecond is read twice and kept once, by id).
+        if !full_page || oldest <= from || oldest >= to {
+            break;
+        }
+        to = oldest;
+    }
+    cx.counts.seen += found.len() as u64;
+    let mut signals: Vec<(DateTime<Utc>, SyncedSignal)> = found
+        .into_iter()
+        .map(|(id, (at, signal))| {
+            (
+                at,
+                SyncedSignal {
+                    key: id.to_string(),
+                    signal,
+                },
+            )
+        })
+        .collect();
+    signals.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.key.cmp(&b.1.key)));
+    let size = cx.options.batch_size.max(1);
+    let mut newest = stored;
+    let mut rest = signals.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<(DateTime<Utc>, SyncedSignal)> = rest.by_ref().take(size).collect();
+        let mut batch = cx.batch(SIGNALS_SCOPE);
+        for (at, signal) in chunk {
+            newest = Some(newest.map_or(at, |n| n.max(at)));
+            batch.signals.push(signal);
+        }
+        batch.cursor = newest.map(format_time);
+        cx.counts.written += batch.signals.len() as u64;
+        cx.commit(&batch, |_| Vec::new()).await?;
+    }
+    cx.counts.scopes += 1;
+    Ok(())
+}
+
+/// The first `max` characters of `text`.
+fn clip(text: &str, max: usize) -> &str {
+    text.char_indices()
+        .nth(max)
+        .map_or(text, |(i, _)| &text[..i])
 }
 
 fn document(hit: &SearchHit, site: &str, now: chrono::DateTime<chrono::Utc>) -> SearchDocument {

@@ -16,9 +16,13 @@
 //!   Deletions cannot show up in an `updated` query, so a scope is *reconciled* on `--full` and
 //!   once per [`SyncOptions::reconcile_every`]: a key-only listing of the project, and every
 //!   stored issue id it lacks is checked once more by id before its ticket is deleted.
-//! - **Testmo, Splunk templates, Grafana dashboards**: a full listing each time (their APIs
-//!   have no change feed), compared with the stored fingerprints: only changed items are
+//! - **Testmo cases, Splunk templates, Grafana dashboards**: a full listing each time (their
+//!   APIs have no change feed), compared with the stored fingerprints: only changed items are
 //!   written, and missing ones are deleted.
+//! - **Testmo runs**: the manual runs closed since the cursor, each stored with every result
+//!   (one attempt per result) as one batch whose cursor is the run's `closed_at`.
+//! - **Grafana annotations**: those tagged as trouble, from the cursor to now, stored as
+//!   external signals for failure classification (see `sync/grafana.rs`).
 //! - **Postman**: a collection is fetched only when its `updatedAt` (API) or its file digest
 //!   (collection files) changed; its requests are then compared as above. Collections gone
 //!   from the workspace or the config are dropped with their requests.
@@ -264,6 +268,7 @@ enum Source {
     #[cfg(feature = "grafana")]
     Grafana {
         client: crate::integrations::grafana::Grafana,
+        signal_tags: Vec<String>,
     },
     /// Configured, but its client could not be built (a missing secret, a bad URL).
     Broken {
@@ -335,21 +340,40 @@ impl Syncer {
         unlocked: &Unlocked,
         redactor: Option<&Redactor>,
     ) -> Self {
+        Self::from_config_in(store, config, unlocked, redactor, None)
+    }
+
+    /// [`Syncer::from_config`], finding Jira's OAuth tokens (from `qapms auth login jira`) in
+    /// the data directory under the master key `tokens` names; see
+    /// [`Jira::from_config_in`](crate::integrations::jira::Jira::from_config_in).
+    pub fn from_config_in(
+        store: Arc<dyn Store>,
+        config: &Config,
+        unlocked: &Unlocked,
+        redactor: Option<&Redactor>,
+        tokens: Option<(&std::path::Path, &crate::secrets::KeyLookup<'_>)>,
+    ) -> Self {
         let mut syncer = Self::new(store);
         let integrations = &config.integrations;
         #[cfg(feature = "jira")]
         if let Some(jira) = integrations.jira.as_ref().filter(|c| c.enabled) {
             let projects = jira.projects.iter().map(|p| p.0.clone()).collect();
-            syncer.sources.push(
-                match crate::integrations::jira::Jira::from_config(
+            let client = match tokens {
+                Some((data_dir, lookup)) => crate::integrations::jira::Jira::from_config_in(
                     jira,
                     unlocked,
                     redactor.cloned(),
-                ) {
-                    Ok(client) => Source::Jira { client, projects },
-                    Err(error) => Source::broken("jira", &error),
-                },
-            );
+                    data_dir,
+                    lookup,
+                ),
+                None => {
+                    crate::integrations::jira::Jira::from_config(jira, unlocked, redactor.cloned())
+                }
+            };
+            syncer.sources.push(match client {
+                Ok(client) => Source::Jira { client, projects },
+                Err(error) => Source::broken("jira", &error),
+            });
         }
         #[cfg(feature = "testmo")]
         if let Some(testmo) = integrations.testmo.as_ref().filter(|c| c.enabled) {
@@ -391,7 +415,10 @@ impl Syncer {
                     unlocked,
                     redactor.cloned(),
                 ) {
-                    Ok(client) => Source::Grafana { client },
+                    Ok(client) => Source::Grafana {
+                        client,
+                        signal_tags: grafana.signal_tags.clone(),
+                    },
                     Err(error) => Source::broken("grafana", &error),
                 },
             );
@@ -430,10 +457,24 @@ impl Syncer {
         self
     }
 
-    /// Records Grafana's health and indexes its dashboards.
+    /// Records Grafana's health, indexes its dashboards and keeps the annotations tagged
+    /// with one of the default signal tags as external signals.
     #[cfg(feature = "grafana")]
-    pub fn grafana(mut self, client: crate::integrations::grafana::Grafana) -> Self {
-        self.sources.push(Source::Grafana { client });
+    pub fn grafana(self, client: crate::integrations::grafana::Grafana) -> Self {
+        self.grafana_with_signal_tags(client, crate::config::default_signal_tags())
+    }
+
+    /// [`grafana`](Self::grafana), with these signal tags (none: no signals).
+    #[cfg(feature = "grafana")]
+    pub fn grafana_with_signal_tags(
+        mut self,
+        client: crate::integrations::grafana::Grafana,
+        signal_tags: Vec<String>,
+    ) -> Self {
+        self.sources.push(Source::Grafana {
+            client,
+            signal_tags,
+        });
         self
     }
 
@@ -532,7 +573,10 @@ impl Syncer {
             Source::Postman { client } => postman::run(&mut cx, client).await,
             Source::Splunk { templates } => splunk::run(&mut cx, templates).await,
             #[cfg(feature = "grafana")]
-            Source::Grafana { client } => grafana::run(&mut cx, client).await,
+            Source::Grafana {
+                client,
+                signal_tags,
+            } => grafana::run(&mut cx, client, signal_tags).await,
             Source::Broken { kind, message, .. } => Err(Error::new(*kind, message.clone())),
         };
         // Whatever a failed or cancelled run stored is committed: send it to the index too.

@@ -199,7 +199,19 @@ fn loaded_checks(
         let store = store_checks(ctx, loaded, checks).await;
         match &unlocked {
             Some(unlocked) => {
-                integration_checks(&loaded.config, unlocked, &ctx.redactor, checks).await;
+                let lookup = KeyLookup {
+                    env: &ctx.env,
+                    config_dir: &loaded.paths.config_dir,
+                    passphrase: None,
+                };
+                integration_checks(
+                    &loaded.config,
+                    unlocked,
+                    &ctx.redactor,
+                    (&loaded.paths.data_dir, &lookup),
+                    checks,
+                )
+                .await;
             }
             None => checks.push(Check::new(
                 "integrations",
@@ -242,24 +254,68 @@ async fn store_checks(
     let store = match store::open(&url).await {
         Ok(store) => store,
         Err(err) => {
-            checks.push(Check::new("store", Status::Problem, err.to_string()).hint(
-                "check `store.url`; for PostgreSQL, that the server runs and the database exists",
-            ));
+            let check = Check::new("store", Status::Problem, err.to_string());
+            checks.push(match (err.context_value("store_schema"), err.context_value("known_schema")) {
+                (Some(found), Some(known)) => check.hint(format!(
+                    "the store has schema migration {found} but this qapms knows migrations up to {known}: \
+                     upgrade qapms (`pip install -U qapms`) to the version that migrated it, or set \
+                     `store.url` to another database"
+                )),
+                _ => check.hint(
+                    "check `store.url`; for PostgreSQL, that the server runs and the database exists",
+                ),
+            });
             return None;
         }
     };
     match store.info().await {
-        Ok(info) => checks.push(Check::new(
-            "store",
-            Status::Ok,
-            format!(
-                "{} at {}, migrated to schema version {}",
-                info.backend, info.location, info.schema_version
-            ),
-        )),
+        Ok(info) => checks.push(schema_check(&info)),
         Err(err) => checks.push(Check::new("store", Status::Problem, err.to_string())),
     }
     Some(store)
+}
+
+/// The store's schema version against the newest migration this binary knows.
+fn schema_check(info: &store::StoreInfo) -> Check {
+    let Some(known) = store::known_schema_version(info.backend) else {
+        return Check::new(
+            "store",
+            Status::Problem,
+            format!("this qapms was built without the {} backend", info.backend),
+        );
+    };
+    let place = format!("{} at {}", info.backend, info.location);
+    match info.schema_version.cmp(&known) {
+        std::cmp::Ordering::Equal => Check::new(
+            "store",
+            Status::Ok,
+            format!(
+                "{place}, schema version {}, the newest this qapms knows",
+                info.schema_version
+            ),
+        ),
+        std::cmp::Ordering::Less => Check::new(
+            "store",
+            Status::Problem,
+            format!(
+                "{place}, schema version {} but this qapms knows up to {known}",
+                info.schema_version
+            ),
+        )
+        .hint("the migrations did not all apply: run `qapms store migrate` and read its error"),
+        std::cmp::Ordering::Greater => Check::new(
+            "store",
+            Status::Problem,
+            format!(
+                "{place}, schema version {} is newer than this qapms knows ({known})",
+                info.schema_version
+            ),
+        )
+        .hint(
+            "a newer qapms migrated this store: upgrade qapms (`pip install -U qapms`), or set \
+             `store.url` to another database",
+        ),
+    }
 }
 
 /// Builds each configured integration's client and asks its health.
@@ -267,6 +323,7 @@ async fn integration_checks(
     config: &Config,
     unlocked: &Unlocked,
     redactor: &Redactor,
+    (data_dir, lookup): (&std::path::Path, &KeyLookup<'_>),
     checks: &mut Vec<Check>,
 ) {
     use qapms_core::integrations::{grafana, jira, postman, splunk, testmo};
@@ -276,7 +333,8 @@ async fn integration_checks(
     if let Some(c) = integrations.jira.as_ref().filter(|c| c.enabled) {
         clients.push((
             "jira",
-            jira::Jira::from_config(c, unlocked, r()).map(|c| Box::new(c) as Box<dyn Integration>),
+            jira::Jira::from_config_in(c, unlocked, r(), data_dir, lookup)
+                .map(|c| Box::new(c) as Box<dyn Integration>),
         ));
     }
     if let Some(c) = integrations.testmo.as_ref().filter(|c| c.enabled) {

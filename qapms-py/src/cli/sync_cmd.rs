@@ -199,11 +199,17 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs, out: &mut Output) -> Result<i3
     let rt = runtime()?;
     rt.block_on(async {
         let store = store::open(&url).await?;
-        let mut syncer = Syncer::from_config(
+        let lookup = KeyLookup {
+            env: &ctx.env,
+            config_dir: &loaded.paths.config_dir,
+            passphrase: None,
+        };
+        let mut syncer = Syncer::from_config_in(
             store.clone(),
             &loaded.config,
             &unlocked,
             Some(&ctx.redactor),
+            Some((&loaded.paths.data_dir, &lookup)),
         )
         .options(SyncOptions {
             only: args.only.iter().map(|s| s.trim().to_ascii_lowercase()).collect(),

@@ -9,6 +9,8 @@
 //! [`Jira::from_config_with_tokens`], which needs the encrypted token file that
 //! `qapms auth login jira` writes; see [`super::oauth`].
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -18,7 +20,7 @@ use super::oauth::JiraOAuthSettings;
 use crate::config::{JiraAuth, JiraConfig, JiraDeployment};
 use crate::http::{Auth, HttpClient, RetryPolicy};
 use crate::logging::Redactor;
-use crate::secrets::{TokenFile, Unlocked};
+use crate::secrets::{KeyLookup, TokenFile, Unlocked, load_master_key, token_file_path};
 use crate::{Error, Result};
 
 /// The default budget: Jira Cloud's documented cost-based limits are roughly this for one user.
@@ -189,5 +191,50 @@ impl Jira {
             builder = builder.redactor(redactor);
         }
         builder.build()
+    }
+
+    /// [`Jira::from_config_with_tokens`] with the token file every front-end shares:
+    /// `<data_dir>/credentials/jira.oauth.json`, where `qapms auth login jira` stores the
+    /// tokens, under the master key `lookup` finds (the environment or the key file; never a
+    /// prompt here). Basic and personal-token auth need neither. The browser sign-in cannot
+    /// work without the file's key, so its absence is an error saying how to provide it;
+    /// client credentials then work without the cache, fetching a token per process.
+    ///
+    /// ```no_run
+    /// # fn run(loaded: &qapms_core::config::Loaded, unlocked: &qapms_core::secrets::Unlocked,
+    /// #        lookup: &qapms_core::secrets::KeyLookup<'_>) -> qapms_core::Result<()> {
+    /// use qapms_core::integrations::jira::Jira;
+    /// if let Some(config) = &loaded.config.integrations.jira {
+    ///     let jira = Jira::from_config_in(config, unlocked, None, &loaded.paths.data_dir, lookup)?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn from_config_in(
+        config: &JiraConfig,
+        unlocked: &Unlocked,
+        redactor: Option<Redactor>,
+        data_dir: &Path,
+        lookup: &KeyLookup<'_>,
+    ) -> Result<Jira> {
+        let tokens = match &config.auth {
+            JiraAuth::Basic { .. } | JiraAuth::Pat { .. } => None,
+            JiraAuth::OauthClientCredentials { .. } => load_master_key(lookup)
+                .ok()
+                .map(|(key, _)| TokenFile::new(token_file_path(data_dir, "jira"), Arc::new(key))),
+            JiraAuth::OauthPkce { .. } => {
+                let (key, _) = load_master_key(lookup).map_err(|e| {
+                    Error::config(format!(
+                        "the Jira sign-in tokens are stored encrypted under the master key, \
+                         which cannot be loaded: {}",
+                        e.message()
+                    ))
+                })?;
+                Some(TokenFile::new(
+                    token_file_path(data_dir, "jira"),
+                    Arc::new(key),
+                ))
+            }
+        };
+        Self::from_config_with_tokens(config, unlocked, redactor, tokens)
     }
 }

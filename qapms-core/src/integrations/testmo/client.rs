@@ -25,8 +25,8 @@ use super::error::{append_failed, explain};
 use super::models::{
     AppendRun, AppendTests, AutomationField, AutomationLink, AutomationRun, AutomationRunId,
     AutomationTest, Case, CompleteRun, CompleteThread, CreateAutomationRun, CreateThread, Created,
-    CurrentUser, Folder, FolderId, Milestone, Page, Project, ProjectId, Row, Run, RunId, RunResult,
-    ThreadId,
+    CurrentUser, Folder, FolderId, Milestone, Page, Project, ProjectId, ResultWithStatus, Row, Run,
+    RunId, RunResult, RunResultPage, StatusExpand, ThreadId,
 };
 use crate::http::{HttpClient, MetricsSnapshot, TokenPage, token_stream};
 use crate::integrations::{
@@ -261,6 +261,78 @@ impl Testmo {
         )
     }
 
+    /// Every result of a manual run, each with its status as the instance configures it
+    /// (`expands=statuses`), so a caller can tell passed from failed without knowing the
+    /// instance's status ids.
+    ///
+    /// ```no_run
+    /// # async fn run(testmo: qapms_core::integrations::testmo::Testmo) -> qapms_core::Result<()> {
+    /// use futures::TryStreamExt as _;
+    /// use qapms_core::integrations::testmo::models::RunId;
+    /// let results: Vec<_> = testmo.run_results_with_statuses(RunId(7)).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn run_results_with_statuses(
+        &self,
+        run: RunId,
+    ) -> BoxStream<'static, Result<ResultWithStatus>> {
+        let testmo = self.clone();
+        let path = format!("/runs/{run}/results");
+        token_stream(move |token: Option<String>| {
+            let testmo = testmo.clone();
+            let path = path.clone();
+            async move {
+                let op = "run_results";
+                let asked: u64 = match token {
+                    None => 1,
+                    Some(t) => t.parse().map_err(|_| {
+                        Error::new(
+                            ErrorKind::Upstream,
+                            format!("testmo {op}: bad next_page `{t}`"),
+                        )
+                    })?,
+                };
+                let page: RunResultPage = testmo
+                    .http()
+                    .get(&path)
+                    .operation(op)
+                    .query("page", asked)
+                    .query("per_page", PER_PAGE)
+                    .query("expands", "statuses")
+                    .json_response()
+                    .await
+                    .map_err(|e| explain(e, None))?;
+                let next = match page.next_page {
+                    Some(next) if next <= asked => {
+                        return Err(Error::new(
+                            ErrorKind::Upstream,
+                            format!(
+                                "testmo {op}: page {asked} says the next page is {next}; paging stopped to avoid a loop"
+                            ),
+                        ));
+                    }
+                    other => other.map(|n| n.to_string()),
+                };
+                let statuses: std::collections::HashMap<u64, StatusExpand> = page
+                    .expands
+                    .unwrap_or_default()
+                    .statuses
+                    .into_iter()
+                    .map(|s| (s.id, s))
+                    .collect();
+                let items = page
+                    .result
+                    .into_iter()
+                    .map(|result| {
+                        let status = result.status_id.and_then(|id| statuses.get(&id).cloned());
+                        ResultWithStatus { result, status }
+                    })
+                    .collect();
+                Ok(TokenPage { items, next })
+            }
+        })
+    }
+
     /// The case repository: cases and folders.
     pub fn cases(&self) -> CaseHandler<'_> {
         CaseHandler { testmo: self }
@@ -441,6 +513,15 @@ impl ListRuns<'_> {
     pub fn closed(mut self, closed: bool) -> Self {
         self.filters
             .push(("is_closed".to_owned(), closed.to_string()));
+        self
+    }
+
+    /// Only runs closed after this time (Testmo compares in UTC).
+    pub fn closed_after(mut self, after: chrono::DateTime<chrono::Utc>) -> Self {
+        self.filters.push((
+            "closed_after".to_owned(),
+            after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ));
         self
     }
 

@@ -154,6 +154,49 @@ pub struct RunResult {
     /// Microseconds.
     pub elapsed: Option<u64>,
     pub created_at: Option<String>,
+    /// Set on a result that was deleted; such a result is not an attempt.
+    pub deleted_at: Option<String>,
+}
+
+/// A result status as `expands=statuses` describes it. Statuses are configured per instance,
+/// so their ids mean nothing on their own; the flags and the system name say what they are.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StatusExpand {
+    pub id: u64,
+    pub name: Option<String>,
+    pub system_name: Option<String>,
+    pub is_final: Option<bool>,
+    pub is_untested: Option<bool>,
+    pub is_passed: Option<bool>,
+    pub is_failed: Option<bool>,
+}
+
+/// What a page of run results carries besides the results.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RunResultExpands {
+    #[serde(default = "Vec::new", deserialize_with = "null_as_empty")]
+    pub statuses: Vec<StatusExpand>,
+}
+
+/// One page of `GET /runs/{id}/results?expands=statuses`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunResultPage {
+    #[serde(default)]
+    pub next_page: Option<u64>,
+    #[serde(default = "Vec::new", deserialize_with = "null_as_empty")]
+    pub result: Vec<RunResult>,
+    #[serde(default)]
+    pub expands: Option<RunResultExpands>,
+}
+
+/// A run result with its status, as [`Testmo::run_results_with_statuses`] streams them.
+///
+/// [`Testmo::run_results_with_statuses`]: super::Testmo::run_results_with_statuses
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultWithStatus {
+    pub result: RunResult,
+    /// `None` when the page's expands do not describe the result's status id.
+    pub status: Option<StatusExpand>,
 }
 
 /// A repository test case.

@@ -64,8 +64,10 @@ pub struct AnalyzeOptions {
     pub known_issues: Vec<KnownIssueRule>,
     /// Least summary similarity for a ticket link, in `(0, 1]`.
     pub link_threshold: f64,
-    /// Splunk and Grafana signals for the systemic rule.
+    /// Splunk and Grafana signals for the systemic rule, besides the stored ones.
     pub signals: Vec<ExternalSignal>,
+    /// Also use the signals the sync stored (Grafana annotations of trouble) around the runs.
+    pub stored_signals: bool,
     /// The run whose clusters are classified and flagged; the latest run when `None`.
     pub focus_run: Option<RunId>,
     /// The window of the windowed failure rate, back from the latest run.
@@ -91,6 +93,7 @@ impl Default for AnalyzeOptions {
             known_issues: Vec::new(),
             link_threshold: 0.5,
             signals: Vec::new(),
+            stored_signals: true,
             focus_run: None,
             window: Duration::days(30),
             // Runs, not clock time: a short warm-up and cool-down, no daily profile.
@@ -249,6 +252,35 @@ struct FailureMeta {
     old_fingerprint: Option<String>,
 }
 
+/// Signals stored at most this many per analysis; more would not change a label.
+const STORED_SIGNALS: u32 = 10_000;
+
+/// The given signals plus the stored ones within the classify window of any run.
+async fn signals_for(
+    store: &dyn Store,
+    runs: &[RunMeta],
+    options: &AnalyzeOptions,
+) -> Result<Vec<ExternalSignal>> {
+    let mut signals = options.signals.clone();
+    if !options.stored_signals {
+        return Ok(signals);
+    }
+    let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
+        return Ok(signals);
+    };
+    let window = options.classify.window;
+    signals.extend(
+        store
+            .external_signals(
+                first.started_at - window,
+                last.started_at + window,
+                STORED_SIGNALS,
+            )
+            .await?,
+    );
+    Ok(signals)
+}
+
 /// The group a test belongs to for "unrelated tests": its class or module.
 fn test_group(external_id: &str) -> &str {
     if let Some((group, _)) = external_id.rsplit_once("::") {
@@ -376,6 +408,8 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
             .checked_sub(1)
             .and_then(|i| u32::try_from(i).ok()),
     };
+
+    let signals = signals_for(store, &runs, options).await?;
 
     let mut tests = Tests::default();
     for (id, external) in store.test_external_ids().await? {
@@ -505,7 +539,7 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
             _ => last,
         };
         let observation = observe(occ, label_run, &runs, &tests, &is_flaky, options);
-        let classification = classify(observation, &options.signals, &options.classify);
+        let classification = classify(observation, &signals, &options.classify);
         let distinct_tests: HashSet<u32> = occ.iter().map(|o| o.1).collect();
         let distinct_runs: HashSet<u32> = occ.iter().map(|o| o.0).collect();
         let mut environments: Vec<String> = distinct_runs

@@ -62,6 +62,25 @@ pub enum SignalSource {
     Other,
 }
 
+impl SignalSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Splunk => "splunk",
+            Self::Grafana => "grafana",
+            Self::Other => "other",
+        }
+    }
+
+    /// The source a stored name stands for; an unknown one is [`SignalSource::Other`].
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "splunk" => Self::Splunk,
+            "grafana" => Self::Grafana,
+            _ => Self::Other,
+        }
+    }
+}
+
 /// A timestamped sign of trouble outside the tests, from the integrations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
