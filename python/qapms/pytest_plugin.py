@@ -11,7 +11,10 @@ Identity: each test is stored under its pytest node id, the JUnit key pytest's o
 case ids from ``@pytest.mark.testmo_case(1234)``. ``@pytest.mark.ticket("PAY-12")`` links it
 to Jira issues. Reruns by pytest-rerunfailures are further attempts of the same test.
 
-Under pytest-xdist only the controller records: workers' reports reach it anyway.
+Under pytest-xdist only the controller records: every worker's reports reach it anyway, so
+each attempt is stored once, in the controller's one transaction. Workers collect the tests
+the controller never sees, so a worker adds each test's ``ticket`` and ``testmo_case`` marks
+to its setup report (a plain attribute, which xdist carries over with the report).
 """
 
 from __future__ import annotations
@@ -69,9 +72,39 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "testmo_case(*ids): the Testmo repository case(s) this test automates"
     )
     enabled = config.getoption("qapms") or config.getini("qapms")
+    if not enabled:
+        return
     # xdist workers forward their reports to the controller, which records them.
-    if enabled and not hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        config.pluginmanager.register(_WorkerMarks(), "qapms-worker-marks")
+    else:
         config.pluginmanager.register(Recorder(config), "qapms-recorder")
+
+
+def _marks(item: pytest.Item) -> tuple[list[str], list[str]]:
+    """The Jira keys and Testmo case ids an item's markers name, sorted and unique."""
+    tickets: set[str] = set()
+    cases: set[str] = set()
+    for mark in item.iter_markers():
+        if mark.name == "ticket":
+            tickets.update(str(a) for a in mark.args)
+        elif mark.name == "testmo_case":
+            cases.update(str(a) for a in mark.args)
+    return sorted(tickets), sorted(cases)
+
+
+class _WorkerMarks:
+    """On an xdist worker: puts each test's marks on its setup report for the controller."""
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
+        outcome = yield
+        if call.when == "setup":
+            tickets, cases = _marks(item)
+            if tickets or cases:
+                outcome.get_result().qapms_marks = [tickets, cases]
 
 
 @dataclass
@@ -167,12 +200,7 @@ class Recorder:
         known = self.tests.get(item.nodeid)
         if known is not None:
             return known
-        tickets: list[str] = []
-        for mark in item.iter_markers("ticket"):
-            tickets.extend(str(a) for a in mark.args)
-        cases: list[str] = []
-        for mark in item.iter_markers("testmo_case"):
-            cases.extend(str(a) for a in mark.args)
+        tickets, cases = _marks(item)
         path, line, _ = item.location
         parts = item.nodeid.split("::")
         test = _Test(
@@ -181,8 +209,8 @@ class Recorder:
             folder="::".join(parts[:-1]) or None,
             file=path,
             line=None if line is None else line + 1,
-            tickets=sorted(set(tickets)),
-            testmo_cases=sorted(set(cases)),
+            tickets=tickets,
+            testmo_cases=cases,
         )
         self.tests[item.nodeid] = test
         return test
@@ -201,6 +229,10 @@ class Recorder:
                 line=None if line is None else line + 1,
             )
             self.tests[report.nodeid] = test
+        if report.when == "setup":
+            marks = getattr(report, "qapms_marks", None)
+            if marks:
+                test.tickets, test.testmo_cases = list(marks[0]), list(marks[1])
         # Each attempt (the first run, and each rerun by pytest-rerunfailures) starts with its
         # setup report and ends with its teardown report.
         if report.when == "setup" and test.current is not None:
