@@ -1,10 +1,12 @@
 """The qapms pytest plugin: every test's outcome, per attempt, into the qapms store.
 
 Enable it with ``--qapms`` or ``qapms = true`` in the ini file. While the suite runs, the
-plugin only notes each report in memory (no store write and no network call per test); at
-the end of the session it stores the whole run in one transaction, optionally submits it to
-Testmo as one automation run, and prints a short summary: the run, linked tickets, new failure
-clusters and flaky tests.
+plugin only notes each report in memory (no store write, no call into the extension and no
+network call per test); at the end of the session it stores the whole run in one
+transaction, optionally submits it to Testmo as one automation run, and prints a short
+summary: the run, linked tickets, new failure clusters and flaky tests. The cluster and
+flakiness part recomputes over the whole store, so it runs only when a test of this run
+failed, errored or was retried: without one there is no new cluster to name.
 
 Identity: each test is stored under its pytest node id, the JUnit key pytest's own
 ``--junitxml`` would give it (so a later JUnit import lands on the same test), and any Testmo
@@ -175,6 +177,10 @@ _RANK = {
 }
 
 
+#: Attempt statuses that can start or extend a failure cluster.
+_FAILING = frozenset({"failed", "error"})
+
+
 class Recorder:
     """Collects attempts during the session and stores them at its end."""
 
@@ -300,7 +306,12 @@ class Recorder:
                 tickets = sorted({k for t in tests for k in t[3]})
                 if tickets:
                     self.summary.append("qapms: linked tickets: " + ", ".join(tickets))
-                self._patterns(ws, recorded.run_id, {t[0][0][1] for t in tests})
+                # New clusters and flips need a failed or retried attempt in this run; without
+                # one the recompute over the whole store (which grows run by run) is skipped.
+                if recorded.retried or any(a[0] in _FAILING for t in tests for a in t[4]):
+                    self._patterns(ws, recorded.run_id, {t[0][0][1] for t in tests})
+                else:
+                    self.summary.append("qapms: no failures or retries in this run")
                 if self._option("qapms_testmo") or self.config.getini("qapms_testmo"):
                     self._testmo(ws, name)
         except Exception as exc:  # the suite's verdict is the suite's, not the recorder's

@@ -189,3 +189,14 @@ def test_xdist_spreads_a_larger_suite_and_every_test_lands_once(
         tables = dict(ws.store_info().tables)
         assert tables["test_runs"] == 1 and tables["test_results"] == 200
         assert tables["test_cases"] == 200
+
+
+def test_a_clean_run_skips_the_recompute(
+    pytester: pytest.Pytester, in_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_clean="def test_a():\n    pass\n\ndef test_b():\n    pass\n")
+    monkeypatch.chdir(pytester.path)
+    out = pytester.runpytest("--qapms").stdout.str()
+    assert "2 tests, 2 attempts, 0 failed" in out, out
+    assert "qapms: no failures or retries in this run" in out
+    assert "failure cluster" not in out
