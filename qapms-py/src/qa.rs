@@ -82,7 +82,7 @@ pub(crate) enum WorkflowArg<'py> {
 
 impl WorkflowArg<'_> {
     /// The workflow's id, whichever way it was given.
-    pub(crate) fn id(&self) -> PyResult<WorkflowId> {
+    pub(crate) fn id(self) -> PyResult<WorkflowId> {
         Ok(self.target()?.0)
     }
 

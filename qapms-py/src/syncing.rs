@@ -125,16 +125,16 @@ fn event_object(py: Python<'_>, event: SyncEvent) -> PyResult<Py<PyAny>> {
 /// Runs a sync with the GIL released, calling `progress` with each event.
 pub(crate) fn sync_blocking(
     py: Python<'_>,
-    inner: Arc<Inner>,
+    inner: &Inner,
     request: &SyncRequest,
-    progress: Option<Py<PyAny>>,
+    progress: Option<&Py<PyAny>>,
 ) -> PyResult<PySyncReport> {
     let cancel = CancelToken::new();
     // The first exception the callback raised (a KeyboardInterrupt inside it, say): it stops
     // the sync and is raised once the sync has wound down.
     let failed: OnceLock<PyErr> = OnceLock::new();
     let on_event = |event: SyncEvent| {
-        let Some(callback) = &progress else {
+        let Some(callback) = progress else {
             return;
         };
         if failed.get().is_some() {
@@ -151,7 +151,7 @@ pub(crate) fn sync_blocking(
     let report = runtime::block_on_graceful(
         py,
         async {
-            let syncer = syncer(&inner, request).await?;
+            let syncer = syncer(inner, request).await?;
             Ok(syncer.run(&on_event, &cancel).await)
         },
         &|| cancel.cancel(),
@@ -174,12 +174,12 @@ impl Drop for CancelOnDrop {
 }
 
 /// `sync()` as an awaitable: the sync is its own task, its events go to the running loop.
-pub(crate) fn sync_awaitable<'py>(
-    py: Python<'py>,
+pub(crate) fn sync_awaitable(
+    py: Python<'_>,
     inner: Arc<Inner>,
     request: SyncRequest,
     progress: Option<Py<PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<Bound<'_, PyAny>> {
     // The loop of the caller: events are scheduled on it, in order, from the sync task.
     let schedule: Option<(Py<PyAny>, Py<PyAny>)> = match progress {
         None => None,

@@ -526,7 +526,7 @@ impl Workspace {
     ) -> PyResult<PySyncReport> {
         let request = SyncRequest::new(only, full, index)?;
         let progress = progress.filter(|p| !p.is_none(py));
-        syncing::sync_blocking(py, self.inner.clone(), &request, progress)
+        syncing::sync_blocking(py, &self.inner, &request, progress.as_ref())
     }
 
     /// `sync()` as an awaitable. `progress` runs on the event loop (scheduled with
