@@ -214,7 +214,7 @@ search:
 patterns:
   flaky: {{preset: bayesian, min_runs: 8, confidence: 0.9, window_days: 30}}
   templates: {{max_clusters: 2000, similarity: 0.45, max_depth: 5}}
-  anomaly: {{enabled: true, threshold: 3.5, min_points: 14}}
+  anomaly: {{enabled: true, threshold: 0.45, min_points: 14}}
 
 users:
 "

@@ -24,6 +24,8 @@ from qapms._qapms import (
     GrafanaDashboardHit,
     HealthReport,
     ImportSummary,
+    IndexSyncReport,
+    IntegrationSyncReport,
     InvalidInputError,
     Issue,
     IssueIterator,
@@ -57,6 +59,12 @@ from qapms._qapms import (
     SplunkSearch,
     StoreError,
     StoreInfo,
+    SyncCounts,
+    SyncFinished,
+    SyncIndexed,
+    SyncProgress,
+    SyncReport,
+    SyncStarted,
     TestIdentity,
     TestmoAutomationRun,
     TestmoCase,
@@ -84,6 +92,9 @@ from qapms._qapms import (
 )
 from qapms._qapms import config_schema as _config_schema
 
+#: What ``Workspace.sync(progress=...)`` calls its callback with.
+SyncEvent = SyncStarted | SyncProgress | SyncFinished | SyncIndexed
+
 
 def config_schema() -> dict[str, Any]:
     """The JSON Schema of ``qapms.yaml`` (draft 2020-12), for editors and validators."""
@@ -108,6 +119,8 @@ __all__ = [
     "GrafanaDashboardHit",
     "HealthReport",
     "ImportSummary",
+    "IndexSyncReport",
+    "IntegrationSyncReport",
     "InvalidInputError",
     "Issue",
     "IssueIterator",
@@ -141,6 +154,13 @@ __all__ = [
     "SplunkSearch",
     "StoreError",
     "StoreInfo",
+    "SyncCounts",
+    "SyncEvent",
+    "SyncFinished",
+    "SyncIndexed",
+    "SyncProgress",
+    "SyncReport",
+    "SyncStarted",
     "TestIdentity",
     "TestmoAutomationRun",
     "TestmoCase",

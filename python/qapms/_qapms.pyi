@@ -5,7 +5,7 @@ from datetime import datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, TypeVar, final
+from typing import Any, Generic, Literal, TypeVar, final
 
 _T = TypeVar("_T")
 _StrPath = str | PathLike[str]
@@ -27,6 +27,8 @@ __all__ = [
     "GrafanaDashboardHit",
     "HealthReport",
     "ImportSummary",
+    "IndexSyncReport",
+    "IntegrationSyncReport",
     "InvalidInputError",
     "Issue",
     "IssueIterator",
@@ -60,6 +62,12 @@ __all__ = [
     "SplunkSearch",
     "StoreError",
     "StoreInfo",
+    "SyncCounts",
+    "SyncFinished",
+    "SyncIndexed",
+    "SyncProgress",
+    "SyncReport",
+    "SyncStarted",
     "TestIdentity",
     "TestmoAutomationRun",
     "TestmoCase",
@@ -300,6 +308,36 @@ class Workspace:
         self, *, progress: Callable[[int, int | None], object] | None = None
     ) -> Awaitable[int]:
         """``reindex()`` as an awaitable."""
+
+    def sync(
+        self,
+        progress: Callable[[_SyncEvent], object] | None = None,
+        *,
+        only: str | Sequence[str] | None = None,
+        full: bool = False,
+        index: bool = True,
+    ) -> SyncReport:
+        """Sync the configured integrations into the store and the search index.
+
+        ``progress(event)`` is called after each stored batch; Ctrl-C (or an exception from
+        ``progress``) stops the sync after its current batch and is then raised.
+        """
+
+    def async_sync(
+        self,
+        progress: Callable[[_SyncEvent], object] | None = None,
+        *,
+        only: str | Sequence[str] | None = None,
+        full: bool = False,
+        index: bool = True,
+    ) -> Awaitable[SyncReport]:
+        """``sync()`` as an awaitable; ``progress`` runs on the event loop."""
+
+    def report(self, workflow: _WorkflowRef, format: _ReportFormat = "md") -> str:
+        """The report of a workflow as Markdown, HTML, JSON or CSV (as ``qapms report``)."""
+
+    def async_report(self, workflow: _WorkflowRef, format: _ReportFormat = "md") -> Awaitable[str]:
+        """``report()`` as an awaitable."""
 
     def store_info(self) -> StoreInfo:
         """Backend, location, schema version and row counts of the store."""
@@ -1822,3 +1860,120 @@ class Analysis:
     @property
     def raised(self) -> int: ...
     def raw(self) -> dict[str, Any]: ...
+
+# ---- Sync -------------------------------------------------------------------------------------
+
+_ReportFormat = Literal["md", "markdown", "html", "htm", "json", "csv"]
+
+@final
+class SyncCounts:
+    """What an integration's sync did so far (or in all)."""
+
+    @property
+    def seen(self) -> int:
+        """Items read from the source."""
+    @property
+    def written(self) -> int:
+        """Items written (new or changed)."""
+    @property
+    def unchanged(self) -> int:
+        """Items read but unchanged, so not written."""
+    @property
+    def deleted(self) -> int:
+        """Items deleted because the source no longer has them."""
+    @property
+    def renamed(self) -> int:
+        """Items that moved to a new key."""
+    @property
+    def kept(self) -> int:
+        """Test cases the source dropped but kept because results refer to them."""
+    @property
+    def scopes(self) -> int:
+        """Scopes (projects, collections, ...) synced."""
+
+@final
+class SyncStarted:
+    """Sync event: an integration's sync started."""
+
+    @property
+    def integration(self) -> str:
+        """``jira``, ``testmo``, ``postman``, ``splunk`` or ``grafana``."""
+
+@final
+class SyncProgress:
+    """Sync event: a batch was stored; the integration's totals so far."""
+
+    @property
+    def integration(self) -> str: ...
+    @property
+    def scope(self) -> str:
+        """The project, collection or other part the batch belongs to."""
+    @property
+    def counts(self) -> SyncCounts: ...
+
+@final
+class SyncFinished:
+    """Sync event: an integration's sync ended."""
+
+    @property
+    def integration(self) -> str: ...
+    @property
+    def outcome(self) -> Literal["ok", "failed", "cancelled"]: ...
+    @property
+    def report(self) -> IntegrationSyncReport: ...
+
+@final
+class SyncIndexed:
+    """Sync event: the search index took a set of changes."""
+
+    @property
+    def upserted(self) -> int: ...
+    @property
+    def deleted(self) -> int: ...
+
+_SyncEvent = SyncStarted | SyncProgress | SyncFinished | SyncIndexed
+
+@final
+class IntegrationSyncReport:
+    """One integration's part of a sync report."""
+
+    @property
+    def integration(self) -> str: ...
+    @property
+    def outcome(self) -> Literal["ok", "failed", "cancelled"]: ...
+    @property
+    def counts(self) -> SyncCounts: ...
+    @property
+    def error(self) -> str | None:
+        """Why it failed, in words a user can act on."""
+    @property
+    def elapsed(self) -> float:
+        """Seconds it took."""
+
+@final
+class IndexSyncReport:
+    """The search index's part of a sync report."""
+
+    @property
+    def upserted(self) -> int: ...
+    @property
+    def deleted(self) -> int: ...
+    @property
+    def error(self) -> str | None:
+        """Set when an update failed; the index lags until a reindex."""
+
+@final
+class SyncReport:
+    """What a whole sync did."""
+
+    @property
+    def ok(self) -> bool:
+        """Every integration synced and the index took every change."""
+    @property
+    def integrations(self) -> list[IntegrationSyncReport]: ...
+    @property
+    def index(self) -> IndexSyncReport | None:
+        """None when the sync ran without the search index."""
+    def raw(self) -> dict[str, Any]:
+        """The report as JSON (what ``qapms sync --json`` prints)."""
+    def __bool__(self) -> bool: ...

@@ -1,17 +1,22 @@
 """The qapms pytest plugin: every test's outcome, per attempt, into the qapms store.
 
 Enable it with ``--qapms`` or ``qapms = true`` in the ini file. While the suite runs, the
-plugin only notes each report in memory (no store write and no network call per test); at
-the end of the session it stores the whole run in one transaction, optionally submits it to
-Testmo as one automation run, and prints a short summary: the run, linked tickets, new failure
-clusters and flaky tests.
+plugin only notes each report in memory (no store write, no call into the extension and no
+network call per test); at the end of the session it stores the whole run in one
+transaction, optionally submits it to Testmo as one automation run, and prints a short
+summary: the run, linked tickets, new failure clusters and flaky tests. The cluster and
+flakiness part recomputes over the whole store, so it runs only when a test of this run
+failed, errored or was retried: without one there is no new cluster to name.
 
 Identity: each test is stored under its pytest node id, the JUnit key pytest's own
 ``--junitxml`` would give it (so a later JUnit import lands on the same test), and any Testmo
 case ids from ``@pytest.mark.testmo_case(1234)``. ``@pytest.mark.ticket("PAY-12")`` links it
 to Jira issues. Reruns by pytest-rerunfailures are further attempts of the same test.
 
-Under pytest-xdist only the controller records: workers' reports reach it anyway.
+Under pytest-xdist only the controller records: every worker's reports reach it anyway, so
+each attempt is stored once, in the controller's one transaction. Workers collect the tests
+the controller never sees, so a worker adds each test's ``ticket`` and ``testmo_case`` marks
+to its setup report (a plain attribute, which xdist carries over with the report).
 """
 
 from __future__ import annotations
@@ -69,9 +74,39 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "testmo_case(*ids): the Testmo repository case(s) this test automates"
     )
     enabled = config.getoption("qapms") or config.getini("qapms")
+    if not enabled:
+        return
     # xdist workers forward their reports to the controller, which records them.
-    if enabled and not hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        config.pluginmanager.register(_WorkerMarks(), "qapms-worker-marks")
+    else:
         config.pluginmanager.register(Recorder(config), "qapms-recorder")
+
+
+def _marks(item: pytest.Item) -> tuple[list[str], list[str]]:
+    """The Jira keys and Testmo case ids an item's markers name, sorted and unique."""
+    tickets: set[str] = set()
+    cases: set[str] = set()
+    for mark in item.iter_markers():
+        if mark.name == "ticket":
+            tickets.update(str(a) for a in mark.args)
+        elif mark.name == "testmo_case":
+            cases.update(str(a) for a in mark.args)
+    return sorted(tickets), sorted(cases)
+
+
+class _WorkerMarks:
+    """On an xdist worker: puts each test's marks on its setup report for the controller."""
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
+        outcome = yield
+        if call.when == "setup":
+            tickets, cases = _marks(item)
+            if tickets or cases:
+                outcome.get_result().qapms_marks = [tickets, cases]
 
 
 @dataclass
@@ -142,6 +177,10 @@ _RANK = {
 }
 
 
+#: Attempt statuses that can start or extend a failure cluster.
+_FAILING = frozenset({"failed", "error"})
+
+
 class Recorder:
     """Collects attempts during the session and stores them at its end."""
 
@@ -167,12 +206,7 @@ class Recorder:
         known = self.tests.get(item.nodeid)
         if known is not None:
             return known
-        tickets: list[str] = []
-        for mark in item.iter_markers("ticket"):
-            tickets.extend(str(a) for a in mark.args)
-        cases: list[str] = []
-        for mark in item.iter_markers("testmo_case"):
-            cases.extend(str(a) for a in mark.args)
+        tickets, cases = _marks(item)
         path, line, _ = item.location
         parts = item.nodeid.split("::")
         test = _Test(
@@ -181,8 +215,8 @@ class Recorder:
             folder="::".join(parts[:-1]) or None,
             file=path,
             line=None if line is None else line + 1,
-            tickets=sorted(set(tickets)),
-            testmo_cases=sorted(set(cases)),
+            tickets=tickets,
+            testmo_cases=cases,
         )
         self.tests[item.nodeid] = test
         return test
@@ -201,6 +235,10 @@ class Recorder:
                 line=None if line is None else line + 1,
             )
             self.tests[report.nodeid] = test
+        if report.when == "setup":
+            marks = getattr(report, "qapms_marks", None)
+            if marks:
+                test.tickets, test.testmo_cases = list(marks[0]), list(marks[1])
         # Each attempt (the first run, and each rerun by pytest-rerunfailures) starts with its
         # setup report and ends with its teardown report.
         if report.when == "setup" and test.current is not None:
@@ -268,7 +306,12 @@ class Recorder:
                 tickets = sorted({k for t in tests for k in t[3]})
                 if tickets:
                     self.summary.append("qapms: linked tickets: " + ", ".join(tickets))
-                self._patterns(ws, recorded.run_id, {t[0][0][1] for t in tests})
+                # New clusters and flips need a failed or retried attempt in this run; without
+                # one the recompute over the whole store (which grows run by run) is skipped.
+                if recorded.retried or any(a[0] in _FAILING for t in tests for a in t[4]):
+                    self._patterns(ws, recorded.run_id, {t[0][0][1] for t in tests})
+                else:
+                    self.summary.append("qapms: no failures or retries in this run")
                 if self._option("qapms_testmo") or self.config.getini("qapms_testmo"):
                     self._testmo(ws, name)
         except Exception as exc:  # the suite's verdict is the suite's, not the recorder's

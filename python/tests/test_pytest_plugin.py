@@ -154,3 +154,49 @@ def test_the_summary_names_new_clusters_and_flaky_tests(suite: pytest.Pytester) 
     result = _run(suite, "--qapms")
     out = result.stdout.str()
     assert "new failure cluster" in out, out
+
+
+def test_xdist_workers_results_are_recorded_once(suite: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    # Two workers run the sample; only the controller records, from the workers' reports.
+    result = suite.runpytest_subprocess("-n", "2", "--qapms", "--qapms-run-name", "xdist run")
+    assert_outcomes(result)
+    out = result.stdout.str()
+    assert "7 tests, 8 attempts, 2 failed, 1 retried" in out, out
+    # The marks reached the controller with the workers' reports.
+    assert "linked tickets: PAY-12" in out
+    with qapms.Workspace.open() as ws:
+        tables = dict(ws.store_info().tables)
+        assert tables["test_runs"] == 1 and tables["test_results"] == 8
+        ids = ws.results.identities("pytest", "test_sample.py::test_pay_ok")
+        assert ("testmo", "1234") in {(i.system, i.key) for i in ids}
+        flaky = {t.external_id: t for t in ws.patterns.flaky(all=True)}
+        assert flaky["test_sample.py::test_flaky_once"].passes_on_retry == 1
+
+
+def test_xdist_spreads_a_larger_suite_and_every_test_lands_once(
+    pytester: pytest.Pytester, in_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("xdist")
+    for f in range(4):
+        body = "\n".join(f"def test_{i}():\n    assert {i} % 7 != 3\n" for i in range(50))
+        pytester.makepyfile(**{f"test_many_{f}": body})
+    monkeypatch.chdir(pytester.path)
+    result = pytester.runpytest_subprocess("-n", "2", "--qapms")
+    result.assert_outcomes(passed=172, failed=28)
+    assert "200 tests, 200 attempts, 28 failed" in result.stdout.str()
+    with qapms.Workspace.open() as ws:
+        tables = dict(ws.store_info().tables)
+        assert tables["test_runs"] == 1 and tables["test_results"] == 200
+        assert tables["test_cases"] == 200
+
+
+def test_a_clean_run_skips_the_recompute(
+    pytester: pytest.Pytester, in_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_clean="def test_a():\n    pass\n\ndef test_b():\n    pass\n")
+    monkeypatch.chdir(pytester.path)
+    out = pytester.runpytest("--qapms").stdout.str()
+    assert "2 tests, 2 attempts, 0 failed" in out, out
+    assert "qapms: no failures or retries in this run" in out
+    assert "failure cluster" not in out

@@ -16,6 +16,7 @@ mod qa;
 mod records;
 mod runtime;
 mod splunk;
+mod syncing;
 mod testmo;
 mod workspace;
 
@@ -45,6 +46,7 @@ fn _qapms(m: &Bound<'_, PyModule>) -> PyResult<()> {
     discover::register(m)?;
     splunk::register(m)?;
     grafana::register(m)?;
+    syncing::register(m)?;
     m.add_class::<records::ResultIterator>()?;
     m.add_class::<records::AsyncResultIterator>()?;
     m.add_class::<records::PyHealth>()?;

@@ -75,12 +75,17 @@ enum ItemArg {
 
 /// A workflow given as the object a caller read (its version is checked) or as an id.
 #[derive(FromPyObject)]
-enum WorkflowArg<'py> {
+pub(crate) enum WorkflowArg<'py> {
     Object(PyRef<'py, PyWorkflow>),
     Id(String),
 }
 
 impl WorkflowArg<'_> {
+    /// The workflow's id, whichever way it was given.
+    pub(crate) fn id(self) -> PyResult<WorkflowId> {
+        Ok(self.target()?.0)
+    }
+
     fn target(&self) -> PyResult<(WorkflowId, Option<u32>)> {
         match self {
             Self::Object(w) => Ok((w.workflow.id, Some(w.workflow.version))),

@@ -66,6 +66,49 @@ where
     })
 }
 
+/// Like [`block_on`], for work that can stop cleanly: the first Ctrl-C calls `stop` and keeps
+/// waiting while `fut` winds down (a sync finishing its batch), then raises the
+/// `KeyboardInterrupt`; a second Ctrl-C drops `fut` at once, as [`block_on`] does.
+pub(crate) fn block_on_graceful<F, T>(
+    py: Python<'_>,
+    fut: F,
+    stop: &(dyn Fn() + Sync),
+) -> PyResult<T>
+where
+    F: Future<Output = PyResult<T>> + Send,
+    T: Send,
+{
+    let rt = get()?;
+    py.detach(|| {
+        rt.block_on(async {
+            tokio::pin!(fut);
+            let mut tick = tokio::time::interval(SIGNAL_CHECK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            tick.tick().await;
+            let mut interrupted: Option<PyErr> = None;
+            loop {
+                tokio::select! {
+                    out = &mut fut => {
+                        return match interrupted {
+                            Some(err) => Err(err),
+                            None => out,
+                        };
+                    }
+                    _ = tick.tick() => {
+                        if let Err(err) = check_signals() {
+                            if interrupted.is_some() {
+                                return Err(err);
+                            }
+                            stop();
+                            interrupted = Some(err);
+                        }
+                    }
+                }
+            }
+        })
+    })
+}
+
 /// Raises a pending `KeyboardInterrupt` (or another signal handler's exception).
 fn check_signals() -> PyResult<()> {
     // A closure rather than the method path: the method is not general over the lifetime.

@@ -30,6 +30,7 @@ use crate::postman::PostmanClient;
 use crate::qa::{self, PyTimer, Results, TimerContext, Workflows};
 use crate::runtime;
 use crate::splunk::SplunkClient;
+use crate::syncing::{self, PySyncReport, SyncRequest};
 use crate::testmo::TestmoClient;
 
 pub(crate) struct Inner {
@@ -69,6 +70,11 @@ impl Inner {
             })
             .await?;
         Ok(user.clone())
+    }
+
+    /// The unlocked credentials of the configuration (for clients built on demand).
+    pub(crate) fn credentials(&self) -> &Unlocked {
+        &self.credentials
     }
 
     /// The name the QA-loop calls act for, if one is known.
@@ -516,6 +522,74 @@ impl Workspace {
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         runtime::awaitable(py, discover::reindex_fut(self.inner.clone(), progress))
+    }
+
+    /// Syncs the configured integrations into the store (and the search index), as
+    /// `qapms sync` does, and returns what each one did.
+    ///
+    /// `progress(event)` is called after each stored batch with a `SyncStarted`,
+    /// `SyncProgress`, `SyncFinished` or `SyncIndexed`; `only` limits it to one integration
+    /// or a list; `full=True` reads everything again and reconciles deletions; `index=False`
+    /// leaves the search index alone. Ctrl-C, or an exception raised by `progress`, stops the
+    /// sync after its current batch (everything stored so far stays, the next sync resumes)
+    /// and is then raised. The GIL is released while the sync runs.
+    #[pyo3(signature = (progress=None, *, only=None, full=false, index=true))]
+    fn sync(
+        &self,
+        py: Python<'_>,
+        progress: Option<Py<PyAny>>,
+        only: Option<&Bound<'_, PyAny>>,
+        full: bool,
+        index: bool,
+    ) -> PyResult<PySyncReport> {
+        let request = SyncRequest::new(only, full, index)?;
+        let progress = progress.filter(|p| !p.is_none(py));
+        syncing::sync_blocking(py, &self.inner, &request, progress.as_ref())
+    }
+
+    /// `sync()` as an awaitable. `progress` runs on the event loop (scheduled with
+    /// `call_soon_threadsafe`); cancelling the awaitable stops the sync after its current
+    /// batch.
+    #[pyo3(signature = (progress=None, *, only=None, full=false, index=true))]
+    fn async_sync<'py>(
+        &self,
+        py: Python<'py>,
+        progress: Option<Py<PyAny>>,
+        only: Option<&Bound<'py, PyAny>>,
+        full: bool,
+        index: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = SyncRequest::new(only, full, index)?;
+        let progress = progress.filter(|p| !p.is_none(py));
+        syncing::sync_awaitable(py, self.inner.clone(), request, progress)
+    }
+
+    /// The report of a workflow (a `Workflow` or its id): time per step against the
+    /// estimate, checklist, test coverage, findings, evidence and history, as `format` `md`
+    /// (Markdown), `html` (self-contained), `json` or `csv`. The same text as `qapms report`.
+    #[pyo3(signature = (workflow, format="md"))]
+    fn report(
+        &self,
+        py: Python<'_>,
+        workflow: qa::WorkflowArg<'_>,
+        format: &str,
+    ) -> PyResult<String> {
+        let format = syncing::report_format(format)?;
+        let id = workflow.id()?;
+        runtime::block_on(py, syncing::report_fut(self.inner.clone(), id, format))
+    }
+
+    /// `report()` as an awaitable.
+    #[pyo3(signature = (workflow, format="md"))]
+    fn async_report<'py>(
+        &self,
+        py: Python<'py>,
+        workflow: qa::WorkflowArg<'_>,
+        format: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let format = syncing::report_format(format)?;
+        let id = workflow.id()?;
+        runtime::awaitable(py, syncing::report_fut(self.inner.clone(), id, format))
     }
 
     /// Backend, location (password removed), schema version and row counts of the store.

@@ -713,16 +713,21 @@ pub enum FlakyPreset {
     Testops,
 }
 
+/// The template miner behind failure clusters and log templates (`patterns.templates`). The
+/// defaults are the one configuration the accuracy figures in `benches/README.md` were
+/// measured with; changing them changes which failures share a cluster, and so cluster ids.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TemplateMiningConfig {
-    /// Upper bound on clusters kept; the least recent are merged away beyond it.
+    /// Upper bound on clusters kept; the least recently matched is evicted beyond it.
     #[schemars(range(min = 1))]
     pub max_clusters: u32,
-    /// Token similarity needed to join a cluster (0..1).
+    /// Share of a line's fixed (unmasked) tokens that must equal a template's for the line to
+    /// join that cluster (0..1).
     #[schemars(range(min = 0.0, max = 1.0))]
     pub similarity: f64,
-    /// Depth of the prefix tree used to find candidate clusters.
+    /// Depth of the prefix tree, counted as Drain counts it: the root and the length level
+    /// plus `max_depth - 2` leading tokens that route a line to its candidate clusters.
     #[schemars(range(min = 2, max = 16))]
     pub max_depth: u32,
 }
@@ -730,21 +735,25 @@ pub struct TemplateMiningConfig {
 impl Default for TemplateMiningConfig {
     fn default() -> Self {
         Self {
-            max_clusters: 1000,
-            similarity: 0.4,
+            max_clusters: 10_000,
+            similarity: 0.55,
             max_depth: 4,
         }
     }
 }
 
+/// The streaming anomaly detectors over pass rates and test durations (`patterns.anomaly`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnomalyConfig {
+    /// Detect pass-rate and duration anomalies at all.
     pub enabled: bool,
-    /// Robust z-score above which a point is anomalous.
-    #[schemars(range(min = 1.0))]
+    /// Anomaly score at or above which a point is anomalous, in (0, 1]: the score is
+    /// `-log10(p) / 12` of the point's tail probability, so 0.45 means `p` of about 4e-6
+    /// and 0.5 means 1e-6.
+    #[schemars(range(min = 0.01, max = 1.0))]
     pub threshold: f64,
-    /// Points needed before a series is judged.
+    /// Points of a series (runs, for pass rates and durations) before it is judged.
     #[schemars(range(min = 3))]
     pub min_points: u32,
 }
@@ -753,8 +762,8 @@ impl Default for AnomalyConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            threshold: 3.5,
-            min_points: 14,
+            threshold: 0.45,
+            min_points: 10,
         }
     }
 }

@@ -1,6 +1,9 @@
 //! `qapms patterns mine FILE|-`: template mining over a file or stdin;
 //! `qapms patterns report` and `qapms patterns analyze`: the picture of failure clusters,
-//! flaky tests and alerts from the store; `qapms alerts ack|resolve|mute|unmute|reopen ID`.
+//! flaky tests and alerts from the store; `qapms patterns flaky` and `qapms patterns clusters`:
+//! one part of that picture each (what `ws.patterns.flaky()` and `.clusters()` return);
+//! `qapms alerts ack|resolve|mute|unmute|reopen ID`. Every command reads the `patterns`
+//! section of the config: the miner's settings, anomaly detection and known-issue rules.
 //!
 //! `report` recomputes in memory without writing (a recompute over a million results takes
 //! about a second), so what it prints is always current; `analyze` recomputes and persists the
@@ -54,6 +57,24 @@ pub(crate) enum PatternsCommand {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Flaky tests, most flaky first, with score and 95% interval (computed now).
+    Flaky {
+        /// Print JSON (an array of tests).
+        #[arg(long)]
+        json: bool,
+        /// Also list tests with failures but no flaky verdict (stable or not enough runs).
+        #[arg(long)]
+        all: bool,
+    },
+    /// Failure clusters with label, reason, known issue and Jira link (computed now).
+    Clusters {
+        /// Print JSON (an array of clusters).
+        #[arg(long)]
+        json: bool,
+        /// Classify and flag clusters in this run (default: the latest run).
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<String>,
+    },
     /// Recompute clusters, flakiness and alerts over every stored result and save them.
     Analyze {
         /// Print the analysis as JSON.
@@ -90,14 +111,81 @@ pub(crate) fn run(ctx: &Context, cmd: PatternsCommand, out: &mut Output) -> Resu
             file,
             json,
             keep_headers,
-        } => mine(&file, json, keep_headers, out),
+        } => mine(ctx, &file, json, keep_headers, out),
         PatternsCommand::Report { json, run, limit } => {
             recompute(ctx, run.as_deref(), false, json, limit, out)
         }
         PatternsCommand::Analyze { json, run } => {
             recompute(ctx, run.as_deref(), true, json, usize::MAX, out)
         }
+        PatternsCommand::Flaky { json, all } => flaky(ctx, json, all, out),
+        PatternsCommand::Clusters { json, run } => clusters(ctx, run.as_deref(), json, out),
     }
+}
+
+/// Recomputes without writing, as `report` does.
+fn analysis(ctx: &Context, run: Option<&str>) -> Result<Analysis, CliError> {
+    let loaded = ctx.load()?;
+    let url = loaded.config.store.resolved_url(&loaded.paths);
+    let mut options = AnalyzeOptions::from_config(&loaded.config.patterns)?;
+    options.persist = false;
+    options.focus_run = run.map(str::parse::<RunId>).transpose()?;
+    let rt = runtime()?;
+    Ok(rt.block_on(async {
+        let store = store::open(&url).await?;
+        let analysis = analyze(store.as_ref(), &options).await;
+        store.close().await;
+        analysis
+    })?)
+}
+
+fn flaky(ctx: &Context, json: bool, all: bool, out: &mut Output) -> Result<i32, CliError> {
+    let analysis = analysis(ctx, None)?;
+    let tests: Vec<_> = analysis
+        .tests
+        .iter()
+        .filter(|t| all || t.verdict == "flaky")
+        .collect();
+    if json {
+        out.line(&json!(tests).to_string());
+        return Ok(0);
+    }
+    if tests.is_empty() {
+        out.note("no flaky tests");
+    }
+    for t in tests {
+        let score = if t.verdict == "not enough runs" {
+            format!("not enough runs ({} of them)", t.runs)
+        } else {
+            format!(
+                "{:<7} {:.2} [{:.2}, {:.2}]",
+                t.verdict, t.score, t.score_interval.0, t.score_interval.1
+            )
+        };
+        out.line(&format!(
+            "{score}  {}  ({} runs, {} failures, {} passed on retry)",
+            t.external_id, t.runs, t.failures, t.passes_on_retry
+        ));
+    }
+    Ok(0)
+}
+
+fn clusters(
+    ctx: &Context,
+    run: Option<&str>,
+    json: bool,
+    out: &mut Output,
+) -> Result<i32, CliError> {
+    let analysis = analysis(ctx, run)?;
+    if json {
+        out.line(&json!(analysis.clusters).to_string());
+        return Ok(0);
+    }
+    if analysis.clusters.is_empty() {
+        out.note("no failure clusters");
+    }
+    print_clusters(&analysis, usize::MAX, out);
+    Ok(0)
 }
 
 fn recompute(
@@ -156,37 +244,7 @@ fn print_report(
     ));
     out.line("");
     out.line("Failure clusters");
-    for c in analysis.clusters.iter().take(limit) {
-        let mut flags = String::new();
-        if c.new_in_run {
-            flags.push_str(" NEW");
-        }
-        if let Some(k) = &c.known_issue {
-            let _ = write!(flags, " known:{k}");
-        } else if let Some(l) = &c.link {
-            let _ = write!(
-                flags,
-                " jira:{} ({}, {:.2})",
-                l.issue,
-                l.source.as_str(),
-                l.score
-            );
-        }
-        out.line(&format!(
-            "  {}  {:<16} {:>6} failures {:>5} tests {:>4} runs{}",
-            c.shape.key,
-            c.classification.label.as_str(),
-            c.failures,
-            c.tests,
-            c.runs,
-            flags
-        ));
-        out.line(&format!("      {}", c.shape.template));
-        out.line(&format!("      why: {}", c.classification.reason));
-    }
-    if analysis.clusters.len() > limit {
-        out.line(&format!("  … {} more", analysis.clusters.len() - limit));
-    }
+    print_clusters(analysis, limit, out);
     out.line("");
     out.line("Tests with failures (flakiness score, 95% interval)");
     for t in analysis.tests.iter().take(limit) {
@@ -217,6 +275,41 @@ fn print_report(
             a.state.as_str(),
             a.title
         ));
+    }
+}
+
+/// One entry per cluster: key, label, counts and flags, then its template and the reason.
+fn print_clusters(analysis: &Analysis, limit: usize, out: &mut Output) {
+    for c in analysis.clusters.iter().take(limit) {
+        let mut flags = String::new();
+        if c.new_in_run {
+            flags.push_str(" NEW");
+        }
+        if let Some(k) = &c.known_issue {
+            let _ = write!(flags, " known:{k}");
+        } else if let Some(l) = &c.link {
+            let _ = write!(
+                flags,
+                " jira:{} ({}, {:.2})",
+                l.issue,
+                l.source.as_str(),
+                l.score
+            );
+        }
+        out.line(&format!(
+            "  {}  {:<16} {:>6} failures {:>5} tests {:>4} runs{}",
+            c.shape.key,
+            c.classification.label.as_str(),
+            c.failures,
+            c.tests,
+            c.runs,
+            flags
+        ));
+        out.line(&format!("      {}", c.shape.template));
+        out.line(&format!("      why: {}", c.classification.reason));
+    }
+    if analysis.clusters.len() > limit {
+        out.line(&format!("  … {} more", analysis.clusters.len() - limit));
     }
 }
 
@@ -260,6 +353,7 @@ pub(crate) fn run_alerts(
 }
 
 fn mine(
+    ctx: &Context,
     file: &std::path::Path,
     json: bool,
     keep_headers: bool,
@@ -273,9 +367,11 @@ fn mine(
                 .map_err(|e| CliError::new(format!("cannot open {}: {e}", file.display())))?,
         )
     };
+    // `patterns.templates` of the config, so `mine` groups lines as the analysis does.
+    let loaded = ctx.load()?;
     let config = MinerConfig {
         strip_headers: !keep_headers,
-        ..MinerConfig::default()
+        ..AnalyzeOptions::from_config(&loaded.config.patterns)?.miner
     };
     let keep = config.max_line_bytes.saturating_sub(MARKER_ROOM);
     let mut miner = TemplateMiner::new(config);

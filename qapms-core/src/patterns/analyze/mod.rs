@@ -72,8 +72,10 @@ pub struct AnalyzeOptions {
     pub focus_run: Option<RunId>,
     /// The window of the windowed failure rate, back from the latest run.
     pub window: Duration,
-    /// The pass-rate anomaly detector (one series per run name).
+    /// The pass-rate (one series per run name) and duration (one per test) detectors.
     pub anomaly: DetectorConfig,
+    /// Detect pass-rate and duration anomalies at all (`patterns.anomaly.enabled`).
+    pub detect_anomalies: bool,
     /// Write clusters, assignments, links and alerts to the store.
     pub persist: bool,
     /// When persisting an analysis of the latest run, resolve open alerts whose condition has
@@ -103,6 +105,7 @@ impl Default for AnalyzeOptions {
                 seasonality: Seasonality::Off,
                 ..DetectorConfig::default()
             },
+            detect_anomalies: true,
             persist: true,
             auto_resolve: true,
             resolve_after_runs: 5,
@@ -114,6 +117,7 @@ impl AnalyzeOptions {
     /// Options from the `patterns` section of the config; known-issue rules are compiled here
     /// (the config loader has already checked them and reported any error with its position).
     pub fn from_config(config: &PatternConfig) -> Result<Self> {
+        let defaults = Self::default();
         let flaky = FlakyConfig {
             preset: match config.flaky.preset {
                 FlakyPreset::Bayesian => Preset::Probabilistic,
@@ -130,13 +134,29 @@ impl AnalyzeOptions {
                 KnownIssueRule::from_config(&k.issue, k.pattern.as_deref(), k.template.as_deref())
             })
             .collect::<Result<_>>()?;
+        let templates = &config.templates;
+        let miner = MinerConfig {
+            // The config counts the tree as Drain does (root and length level included).
+            depth: (templates.max_depth as usize).saturating_sub(2),
+            similarity: templates.similarity.clamp(0.0, 1.0),
+            max_clusters: (templates.max_clusters as usize).max(1),
+            ..defaults.miner.clone()
+        };
+        let anomaly = DetectorConfig {
+            threshold: config.anomaly.threshold,
+            warmup: u64::from(config.anomaly.min_points),
+            ..defaults.anomaly
+        };
         Ok(Self {
+            miner,
             flaky,
             known_issues,
+            anomaly,
+            detect_anomalies: config.anomaly.enabled,
             auto_resolve: config.alerts.auto_resolve,
             resolve_after_runs: config.alerts.resolve_after_runs.max(1),
             window: Duration::days(i64::from(config.flaky.window_days.max(1))),
-            ..Self::default()
+            ..defaults
         })
     }
 }
@@ -423,7 +443,9 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
         .map_or_else(utc_now, |r| r.started_at - options.window);
     let mut flakiness: Vec<Option<TestFlakiness>> = vec![None; tests.ids.len()];
     let mut run_totals: Vec<(u64, u64)> = vec![(0, 0); runs.len()];
-    let mut durations = DurationSeries::new(options.anomaly, focus);
+    // Without anomaly detection the duration series has no run to judge.
+    let mut durations =
+        DurationSeries::new(options.anomaly, focus.filter(|_| options.detect_anomalies));
     let attempts = {
         let mut packed: Vec<(u64, Option<u64>)> = Vec::new();
         let mut visit = |history: TestHistory| {
@@ -589,7 +611,11 @@ pub async fn analyze(store: &dyn Store, options: &AnalyzeOptions) -> Result<Anal
             .then(a.shape.key.cmp(&b.shape.key))
     });
 
-    let (anomalies, anomalous_series) = pass_rate_anomalies(&runs, &run_totals, &options.anomaly);
+    let (anomalies, anomalous_series) = if options.detect_anomalies {
+        pass_rate_anomalies(&runs, &run_totals, &options.anomaly)
+    } else {
+        (Vec::new(), HashSet::new())
+    };
     let still_slow: HashSet<TestId> = durations
         .still_anomalous
         .iter()
@@ -1209,5 +1235,32 @@ mod tests {
             "com.acme.OrderTest"
         );
         assert_eq!(test_group("standalone"), "standalone");
+    }
+
+    #[test]
+    fn config_defaults_are_the_analysis_defaults() {
+        let from = AnalyzeOptions::from_config(&PatternConfig::default()).unwrap();
+        let default = AnalyzeOptions::default();
+        assert_eq!(from.miner, default.miner);
+        assert_eq!(from.anomaly, default.anomaly);
+        assert!(from.detect_anomalies);
+    }
+
+    #[test]
+    fn templates_and_anomaly_sections_are_applied() {
+        let mut config = PatternConfig::default();
+        config.templates.max_clusters = 500;
+        config.templates.similarity = 0.7;
+        config.templates.max_depth = 6;
+        config.anomaly.threshold = 0.6;
+        config.anomaly.min_points = 30;
+        config.anomaly.enabled = false;
+        let options = AnalyzeOptions::from_config(&config).unwrap();
+        assert_eq!(options.miner.max_clusters, 500);
+        assert!((options.miner.similarity - 0.7).abs() < f64::EPSILON);
+        assert_eq!(options.miner.depth, 4);
+        assert!((options.anomaly.threshold - 0.6).abs() < f64::EPSILON);
+        assert_eq!(options.anomaly.warmup, 30);
+        assert!(!options.detect_anomalies);
     }
 }
