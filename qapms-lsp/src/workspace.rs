@@ -11,7 +11,14 @@
 //! with a short timeout, and the result (found, or not found) is cached and written to the
 //! store so the next start knows it. The caches are swapped whole ([`Data`] behind an `Arc`),
 //! so a handler reading them never waits for a refresh.
+//!
+//! Completion reads [`RankedKeys`]: each project's tickets sorted once, when the cache is
+//! filled, by the order completion offers them (assigned to the user, then most recently
+//! changed, then by key). A request walks its project's list and stops at the cap, so its cost
+//! does not grow with the number of cached tickets; a ticket fetched on demand is inserted at
+//! its place in a copy of its project's list.
 
+use std::cmp::{Ordering, Reverse};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -64,6 +71,83 @@ pub(crate) struct Data {
     pub synced_projects: Vec<String>,
 }
 
+/// A completion candidate: a ticket with its precomputed rank.
+#[derive(Debug, Clone)]
+pub(crate) struct RankedTicket {
+    /// Assigned to the user first, then newest first.
+    rank: (Reverse<bool>, Reverse<chrono::DateTime<chrono::Utc>>),
+    pub ticket: Arc<Ticket>,
+}
+
+impl RankedTicket {
+    fn new(ticket: Arc<Ticket>, user: Option<&str>) -> Self {
+        let mine = user.is_some_and(|u| ticket.assignee.as_deref() == Some(u));
+        Self {
+            rank: (Reverse(mine), Reverse(ticket.updated)),
+            ticket,
+        }
+    }
+
+    /// Completion order; the key breaks ties so the order is total and stable.
+    pub(crate) fn order(&self, other: &Self) -> Ordering {
+        self.rank
+            .cmp(&other.rank)
+            .then_with(|| self.ticket.key.as_str().cmp(other.ticket.key.as_str()))
+    }
+}
+
+/// Every cached ticket, by project, each list in completion order; swapped whole.
+#[derive(Debug, Default)]
+pub(crate) struct RankedKeys {
+    by_project: HashMap<String, Arc<[RankedTicket]>>,
+}
+
+impl RankedKeys {
+    fn build(tickets: impl IntoIterator<Item = Arc<Ticket>>, user: Option<&str>) -> Self {
+        let mut by_project: HashMap<String, Vec<RankedTicket>> = HashMap::new();
+        for ticket in tickets {
+            by_project
+                .entry(ticket.project().to_owned())
+                .or_default()
+                .push(RankedTicket::new(ticket, user));
+        }
+        Self {
+            by_project: by_project
+                .into_iter()
+                .map(|(project, mut list)| {
+                    list.sort_unstable_by(RankedTicket::order);
+                    (project, list.into())
+                })
+                .collect(),
+        }
+    }
+
+    /// The ranked list of `project` (empty when nothing of it is cached).
+    pub(crate) fn project(&self, project: &str) -> Option<&Arc<[RankedTicket]>> {
+        self.by_project.get(project)
+    }
+
+    /// This list with `ticket` in its place (replacing an older copy of the same key).
+    fn with(&self, ticket: Arc<Ticket>, user: Option<&str>) -> Self {
+        let entry = RankedTicket::new(ticket, user);
+        let mut by_project = self.by_project.clone();
+        let project = entry.ticket.project().to_owned();
+        let mut list: Vec<RankedTicket> = by_project
+            .get(&project)
+            .map(|l| {
+                l.iter()
+                    .filter(|t| t.ticket.key != entry.ticket.key)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let at = list.partition_point(|t| t.order(&entry) == Ordering::Less);
+        list.insert(at, entry);
+        by_project.insert(project, list.into());
+        Self { by_project }
+    }
+}
+
 /// The workspace: config, store, Jira and caches.
 #[derive(Debug)]
 pub(crate) struct Workspace {
@@ -78,6 +162,7 @@ pub(crate) struct Workspace {
     pub flaky: FlakyConfig,
     data: RwLock<Arc<Data>>,
     tickets: RwLock<HashMap<String, Arc<OnceCell<TicketState>>>>,
+    ranked: Arc<RwLock<Arc<RankedKeys>>>,
     runs: RwLock<HashMap<RunId, Arc<TestRun>>>,
     index: OnceCell<Option<Arc<SearchIndex>>>,
 }
@@ -113,6 +198,7 @@ impl Workspace {
             flaky: FlakyConfig::default(),
             data: RwLock::default(),
             tickets: RwLock::default(),
+            ranked: Arc::default(),
             runs: RwLock::default(),
             index: OnceCell::new(),
         }
@@ -242,6 +328,12 @@ impl Workspace {
                     Arc::new(OnceCell::new_with(Some(TicketState::Found(Arc::new(t))))),
                 );
             }
+            let found = cache.values().filter_map(|cell| match cell.get() {
+                Some(TicketState::Found(t)) => Some(t.clone()),
+                _ => None,
+            });
+            let ranked = RankedKeys::build(found, self.settings.user.as_deref());
+            *self.ranked.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ranked);
         }
         data.synced_projects = projects.into_iter().collect();
         data.synced_projects.sort();
@@ -296,16 +388,12 @@ impl Workspace {
         cache.get(key).and_then(|cell| cell.get().cloned())
     }
 
-    /// Every cached ticket (for completion).
-    pub(crate) fn cached_tickets(&self) -> Vec<Arc<Ticket>> {
-        let cache = self.tickets.read().unwrap_or_else(PoisonError::into_inner);
-        cache
-            .values()
-            .filter_map(|cell| match cell.get() {
-                Some(TicketState::Found(t)) => Some(t.clone()),
-                _ => None,
-            })
-            .collect()
+    /// Every cached ticket, ranked for completion (a snapshot: cheap to take, never waits).
+    pub(crate) fn ranked_keys(&self) -> Arc<RankedKeys> {
+        self.ranked
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// A ticket from the cache, or fetched from Jira once (sharing a fetch in flight) within
@@ -326,6 +414,8 @@ impl Workspace {
             return TicketState::Missing;
         };
         let store = self.store.clone();
+        let ranked = self.ranked.clone();
+        let user = self.settings.user.clone();
         let fetch = {
             let cell = cell.clone();
             async move {
@@ -333,7 +423,12 @@ impl Workspace {
                 cell.get_or_try_init(|| async {
                     match fetch_ticket(jira, site, issue_key, store).await {
                         TicketState::Unknown => Err(()),
-                        known => Ok(known),
+                        TicketState::Found(ticket) => {
+                            let mut ranked = ranked.write().unwrap_or_else(PoisonError::into_inner);
+                            *ranked = Arc::new(ranked.with(ticket.clone(), user.as_deref()));
+                            Ok(TicketState::Found(ticket))
+                        }
+                        TicketState::Missing => Ok(TicketState::Missing),
                     }
                 })
                 .await

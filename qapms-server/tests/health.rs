@@ -257,6 +257,7 @@ async fn openapi_documents_every_api_route(app: TestApp) {
         ("/api/v1/users/{name}", &["get", "patch"]),
         ("/api/v1/tokens", &["get", "post"]),
         ("/api/v1/tokens/{id}", &["delete"]),
+        ("/api/v1/search", &["get"]),
     ] {
         for method in methods {
             assert!(
@@ -267,7 +268,7 @@ async fn openapi_documents_every_api_route(app: TestApp) {
     }
     assert_eq!(
         paths.len(),
-        6 + 2,
+        6 + 2 + 1,
         "a route is documented that does not exist, or vice versa"
     );
     let schemas = doc["components"]["schemas"].as_object().unwrap();
@@ -306,6 +307,7 @@ async fn every_route_answers_without_a_server_error(app: TestApp) {
         "/api/v1/users",
         "/api/v1/users/x",
         "/api/v1/tokens",
+        "/api/v1/search?q=x",
         "/api/v1/nope",
         "/nope",
     ] {

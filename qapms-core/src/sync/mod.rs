@@ -32,6 +32,12 @@
 //! when given, is updated from the same batches within about a second ([`IndexFeed`]) through
 //! [`SearchIndex::apply`], which re-reads each changed thing from the store.
 //!
+//! With an embeddings client ([`Syncer::embeddings`], or `search.embeddings` in the config),
+//! each integration's run ends with [`embed_pending`]: what it stored is embedded before its
+//! [`SyncEvent::Finished`]. Passes take turns (integrations run concurrently; a pass skips what
+//! an earlier one embedded), and an endpoint failure is a warning in [`SyncEvent::Embedded`],
+//! never a failed sync: the next pass resumes.
+//!
 //! Rate limits are the HTTP core's: every client paces and retries its own calls.
 
 mod cursor;
@@ -56,6 +62,7 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::config::{Config, SplunkTemplate};
 use crate::logging::Redactor;
+use crate::search::embed::{EmbeddingClient, embed_pending};
 use crate::search::{ApplyOutcome, IndexChange, SearchIndex};
 use crate::secrets::Unlocked;
 use crate::store::{Store, SyncBatch, SyncBatchOutcome};
@@ -173,6 +180,13 @@ pub enum SyncEvent {
     Indexed {
         upserted: u64,
         deleted: u64,
+    },
+    /// An embedding pass ran after `integration`'s batches; `warning` says why it stopped
+    /// early (the endpoint failed), in which case keyword search is unaffected.
+    Embedded {
+        integration: String,
+        embedded: u64,
+        warning: Option<String>,
     },
 }
 
@@ -310,6 +324,9 @@ pub struct Syncer {
     sources: Vec<Source>,
     index: Option<Arc<SearchIndex>>,
     options: SyncOptions,
+    embedder: Option<EmbeddingClient>,
+    /// One embedding pass at a time.
+    embedding: Mutex<()>,
 }
 
 impl std::fmt::Debug for Syncer {
@@ -329,6 +346,8 @@ impl Syncer {
             sources: Vec::new(),
             index: None,
             options: SyncOptions::default(),
+            embedder: None,
+            embedding: Mutex::new(()),
         }
     }
 
@@ -423,6 +442,14 @@ impl Syncer {
                 },
             );
         }
+        if let Some(embeddings) = &config.search.embeddings {
+            match EmbeddingClient::from_config(embeddings, unlocked, redactor.cloned()) {
+                Ok(client) => syncer.embedder = Some(client),
+                Err(e) => {
+                    tracing::warn!(error = %e, "semantic ranking: documents are not embedded");
+                }
+            }
+        }
         syncer
     }
 
@@ -481,6 +508,12 @@ impl Syncer {
     /// Keeps this search index current as batches are stored.
     pub fn index(mut self, index: Arc<SearchIndex>) -> Self {
         self.index = Some(index);
+        self
+    }
+
+    /// Embeds stored documents with this client after each integration's batches.
+    pub fn embeddings(mut self, client: EmbeddingClient) -> Self {
+        self.embedder = Some(client);
         self
     }
 
@@ -583,6 +616,9 @@ impl Syncer {
         if let Some(feed) = feed {
             feed.flush(on_event).await;
         }
+        if let Some(embedder) = self.embedder.as_ref().filter(|_| !cancel.is_cancelled()) {
+            self.embed(name, embedder, on_event).await;
+        }
         let (outcome, error) = match result {
             Ok(()) => (SyncOutcome::Ok, None),
             Err(_) if cancel.is_cancelled() => (SyncOutcome::Cancelled, None),
@@ -603,6 +639,33 @@ impl Syncer {
             report: report.clone(),
         });
         report
+    }
+}
+
+impl Syncer {
+    /// One embedding pass after `integration`'s batches; every failure is a warning.
+    async fn embed(
+        &self,
+        integration: &str,
+        client: &EmbeddingClient,
+        on_event: &(dyn Fn(SyncEvent) + Send + Sync),
+    ) {
+        let _turn = self.embedding.lock().await;
+        let (embedded, warning) = match embed_pending(self.store.as_ref(), client, &|_| {}).await {
+            Ok(outcome) => (outcome.embedded, outcome.warning),
+            Err(err) => {
+                tracing::warn!(error = %err, "semantic ranking: embedding failed");
+                (
+                    0,
+                    Some(format!("semantic ranking: embedding failed: {err}")),
+                )
+            }
+        };
+        on_event(SyncEvent::Embedded {
+            integration: integration.to_owned(),
+            embedded,
+            warning,
+        });
     }
 }
 

@@ -5,13 +5,21 @@
 //! from the store when it is missing, damaged or from another version; the command then says
 //! so on stderr, with a progress bar while it builds (drawn only on a terminal), so scripts
 //! reading stdout see only results.
+//!
+//! With `search.embeddings` configured, results are re-ranked by meaning
+//! (`qapms_core::search::hybrid`). Semantic ranking is an extra: a key that cannot be unlocked,
+//! an endpoint that is down, slow or rate-limited, all leave the keyword ranking in place with
+//! a note on stderr, never a failed search.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use qapms_core::config::Loaded;
 use qapms_core::model::IssueKey;
+use qapms_core::search::embed::EmbeddingClient;
+use qapms_core::search::hybrid::{DEFAULT_TOP_K, HybridOptions, hybrid_search};
 use qapms_core::search::{
     Grouping, IndexProgress, IndexStatus, RebuildReason, RelatedItems, SearchHit, SearchIndex,
     SearchRequest, SearchResults,
@@ -69,6 +77,38 @@ fn report(bar: &ProgressBar, p: IndexProgress) {
     bar.set_position(p.done);
 }
 
+/// The configured embeddings client and its mix, or `None` (keyword ranking) when none is
+/// configured or it cannot be built; the latter is said on stderr.
+fn embedder(
+    ctx: &Context,
+    loaded: &Loaded,
+    out: &mut Output,
+) -> Option<(EmbeddingClient, HybridOptions)> {
+    let config = loaded.config.search.embeddings.as_ref()?;
+    let built = ctx
+        .unlock(loaded)
+        .map_err(|e| e.message)
+        .and_then(|unlocked| {
+            EmbeddingClient::from_config(config, &unlocked, Some(ctx.redactor.clone()))
+                .map_err(|e| e.to_string())
+        });
+    match built {
+        Ok(client) => Some((
+            client,
+            HybridOptions {
+                weight: config.hybrid_weight,
+                top_k: DEFAULT_TOP_K,
+            },
+        )),
+        Err(message) => {
+            out.note(&format!(
+                "warning: semantic ranking is off ({message}); results are ranked by keywords"
+            ));
+            None
+        }
+    }
+}
+
 pub(crate) fn run(ctx: &Context, args: &SearchArgs, out: &mut Output) -> Result<i32, CliError> {
     if args.query.is_none() && args.related.is_none() && !args.reindex {
         return Err(CliError {
@@ -88,6 +128,11 @@ pub(crate) fn run(ctx: &Context, args: &SearchArgs, out: &mut Output) -> Result<
     let default_limit = loaded.config.search.default_limit as usize;
     let fuzzy = loaded.config.search.fuzzy_max_distance;
     let interactive = std::io::stderr().is_terminal() && !args.json;
+    let semantic = if args.query.is_some() {
+        embedder(ctx, &loaded, out)
+    } else {
+        None
+    };
     let rt = runtime()?;
     rt.block_on(async {
         let store = store::open(&url).await?;
@@ -113,52 +158,68 @@ pub(crate) fn run(ctx: &Context, args: &SearchArgs, out: &mut Output) -> Result<
             SearchIndex::open(&dir, store.as_ref(), &on_progress).await
         };
         bar.finish_and_clear();
-        store.close().await;
-        let (index, status) = opened?;
-        let index = index.with_fuzzy_distance(fuzzy);
-        match &status {
-            IndexStatus::Rebuilt {
-                reason: RebuildReason::Requested,
-                documents,
-            } => out.note(&format!(
-                "search index rebuilt: {documents} documents in {}",
-                dir.display()
-            )),
-            IndexStatus::Rebuilt { reason, documents } => out.note(&format!(
-                "search index rebuilt ({reason}): {documents} documents"
-            )),
-            IndexStatus::Ready { .. } => {}
-        }
-        if let Some(key) = &args.related {
-            let key = IssueKey::parse(key)?;
-            let related = index.related(&key)?;
-            if args.json {
-                out.line(&to_json(&related)?);
-            } else {
-                print_related(out, &related);
+        // The store stays open for the semantic step, which reads the stored vectors.
+        let answered = async {
+            let (index, status) = opened?;
+            let index = index.with_fuzzy_distance(fuzzy);
+            match &status {
+                IndexStatus::Rebuilt {
+                    reason: RebuildReason::Requested,
+                    documents,
+                } => out.note(&format!(
+                    "search index rebuilt: {documents} documents in {}",
+                    dir.display()
+                )),
+                IndexStatus::Rebuilt { reason, documents } => out.note(&format!(
+                    "search index rebuilt ({reason}): {documents} documents"
+                )),
+                IndexStatus::Ready { .. } => {}
             }
-        } else if let Some(query) = &args.query {
-            let request = SearchRequest {
-                sources: args.sources.clone(),
-                offset: args.offset,
-                limit: args.limit.unwrap_or(default_limit),
-                grouping: if args.group {
-                    Grouping::BySource
+            if let Some(key) = &args.related {
+                let key = IssueKey::parse(key)?;
+                let related = index.related(&key)?;
+                if args.json {
+                    out.line(&to_json(&related)?);
                 } else {
-                    Grouping::Interleaved
-                },
-                ..SearchRequest::new(query.clone())
-            };
-            let results = index.search(&request)?;
-            if args.json {
-                out.line(&to_json(&results)?);
-            } else {
-                print_results(out, &results, std::io::stdout().is_terminal());
+                    print_related(out, &related);
+                }
+            } else if let Some(query) = &args.query {
+                let request = SearchRequest {
+                    sources: args.sources.clone(),
+                    offset: args.offset,
+                    limit: args.limit.unwrap_or(default_limit),
+                    grouping: if args.group {
+                        Grouping::BySource
+                    } else {
+                        Grouping::Interleaved
+                    },
+                    ..SearchRequest::new(query.clone())
+                };
+                let results = match &semantic {
+                    Some((client, options)) => {
+                        hybrid_search(&index, store.as_ref(), Some(client), &request, *options)
+                            .await?
+                    }
+                    None => index.search(&request)?,
+                };
+                if args.json {
+                    // The notes (a degraded semantic step, tolerated typos) are in the JSON
+                    // too; stderr tells the person running the script.
+                    for note in &results.notes {
+                        out.note(note);
+                    }
+                    out.line(&to_json(&results)?);
+                } else {
+                    print_results(out, &results, std::io::stdout().is_terminal());
+                }
+            } else if args.json {
+                out.line(&to_json(&status)?);
             }
-        } else if args.json {
-            out.line(&to_json(&status)?);
+            Ok::<i32, CliError>(0)
         }
-        Ok(0)
+        .await;
+        store.close().await;
+        answered
     })
 }
 

@@ -53,6 +53,8 @@ struct Bars {
     interactive: bool,
     plain: bool,
     last_line: RwLock<Option<Instant>>,
+    /// Warnings of the embedding passes, printed after the report.
+    warnings: RwLock<Vec<String>>,
 }
 
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
@@ -65,6 +67,7 @@ impl Bars {
             interactive,
             plain: plain && !interactive,
             last_line: RwLock::new(None),
+            warnings: RwLock::new(Vec::new()),
         }
     }
 
@@ -128,6 +131,27 @@ impl Bars {
                 }
             }
             SyncEvent::Indexed { .. } => {}
+            SyncEvent::Embedded {
+                integration,
+                embedded,
+                warning,
+            } => {
+                if *embedded > 0 {
+                    self.plain_line(
+                        &format!("{integration}: {embedded} documents embedded"),
+                        false,
+                    );
+                }
+                if let Some(warning) = warning {
+                    let mut warnings = self
+                        .warnings
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if !warnings.contains(warning) {
+                        warnings.push(warning.clone());
+                    }
+                }
+            }
         }
     }
 }
@@ -248,6 +272,14 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs, out: &mut Output) -> Result<i3
             }
         };
         store.close().await;
+        for warning in bars
+            .warnings
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            out.note(&format!("warning: {warning}"));
+        }
         if args.json {
             let json = serde_json::to_string_pretty(&report)
                 .map_err(|e| CliError::new(format!("cannot encode the report: {e}")))?;
