@@ -60,6 +60,7 @@ from qapms._qapms import (
     StoreError,
     StoreInfo,
     SyncCounts,
+    SyncEmbedded,
     SyncFinished,
     SyncIndexed,
     SyncProgress,
@@ -93,7 +94,7 @@ from qapms._qapms import (
 from qapms._qapms import config_schema as _config_schema
 
 #: What ``Workspace.sync(progress=...)`` calls its callback with.
-SyncEvent = SyncStarted | SyncProgress | SyncFinished | SyncIndexed
+SyncEvent = SyncStarted | SyncProgress | SyncFinished | SyncIndexed | SyncEmbedded
 
 
 def config_schema() -> dict[str, Any]:
@@ -155,6 +156,7 @@ __all__ = [
     "StoreError",
     "StoreInfo",
     "SyncCounts",
+    "SyncEmbedded",
     "SyncEvent",
     "SyncFinished",
     "SyncIndexed",

@@ -63,6 +63,7 @@ __all__ = [
     "StoreError",
     "StoreInfo",
     "SyncCounts",
+    "SyncEmbedded",
     "SyncFinished",
     "SyncIndexed",
     "SyncProgress",
@@ -1931,7 +1932,20 @@ class SyncIndexed:
     @property
     def deleted(self) -> int: ...
 
-_SyncEvent = SyncStarted | SyncProgress | SyncFinished | SyncIndexed
+@final
+class SyncEmbedded:
+    """Sync event: an embedding pass ran after an integration's batches."""
+
+    @property
+    def integration(self) -> str: ...
+    @property
+    def embedded(self) -> int:
+        """Documents embedded in this pass."""
+    @property
+    def warning(self) -> str | None:
+        """Why the pass stopped early (the endpoint failed); keyword search is unaffected."""
+
+_SyncEvent = SyncStarted | SyncProgress | SyncFinished | SyncIndexed | SyncEmbedded
 
 @final
 class IntegrationSyncReport:

@@ -809,6 +809,10 @@ async fn testmo_runs(store: &dyn Store) -> Vec<qapms_core::model::TestRun> {
     runs
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one scenario: first sync, changes, second sync"
+)]
 async fn testmo_runs_import_incrementally_with_stable_identity(ts: &TestStore) {
     let (server, fake) = testmo_server().await;
     fake.add_run(601, "Release 2.3 regression", "2026-11-20T12:00:00.000000Z");
@@ -1016,7 +1020,7 @@ fn grafana_client(server: &MockServer) -> qapms_core::integrations::grafana::Gra
         .unwrap()
 }
 
-/// A failed attempt with `message`, under a JUnit key.
+/// A failed attempt with `message`, under a `JUnit` key.
 fn failing(key: &str, message: &str) -> qapms_core::model::ImportedTest {
     qapms_core::model::ImportedTest {
         keys: vec![qapms_core::model::ExternalKey::new(TestSource::Junit, key)],
@@ -1031,6 +1035,10 @@ fn failing(key: &str, message: &str) -> qapms_core::model::ImportedTest {
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one scenario: first sync, changes, second sync"
+)]
 async fn grafana_annotations_become_signals_for_classification(ts: &TestStore) {
     use qapms_core::patterns::analyze::{AnalyzeOptions, analyze};
     use qapms_core::patterns::classify::{ClusterLabel, SignalSource};

@@ -165,6 +165,10 @@ fn error_code(message: &Value) -> i64 {
 }
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one conversation with the server, each malformed message followed by its check"
+)]
 fn malformed_json_rpc_is_answered_or_ignored_and_the_server_keeps_serving() {
     let mut server = Server::start();
     server.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -321,6 +325,10 @@ fn malformed_json_rpc_is_answered_or_ignored_and_the_server_keeps_serving() {
             break status;
         }
         assert!(Instant::now() < deadline, "the server did not exit");
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "a plain thread polls a child process; there is no async runtime here"
+        )]
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status}");

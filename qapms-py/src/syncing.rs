@@ -119,6 +119,16 @@ fn event_object(py: Python<'_>, event: SyncEvent) -> PyResult<Py<PyAny>> {
         SyncEvent::Indexed { upserted, deleted } => {
             PySyncIndexed(Indexed { upserted, deleted }).into_py_any(py)
         }
+        SyncEvent::Embedded {
+            integration,
+            embedded,
+            warning,
+        } => PySyncEmbedded(EmbedPass {
+            integration,
+            embedded,
+            warning,
+        })
+        .into_py_any(py),
     }
 }
 
@@ -324,6 +334,25 @@ record! {
     fn deleted(&self) -> u64 { self.0.deleted }
 }
 
+/// The fields of a `SyncEmbedded` event.
+#[derive(Debug, Clone)]
+pub(crate) struct EmbedPass {
+    integration: String,
+    embedded: u64,
+    warning: Option<String>,
+}
+
+record! {
+    /// Sync event: an embedding pass ran after an integration's batches.
+    PySyncEmbedded as "SyncEmbedded" wraps EmbedPass;
+    repr(integration, embedded, warning);
+    fn integration(&self) -> String { self.0.integration.clone() }
+    /// Documents embedded in this pass.
+    fn embedded(&self) -> u64 { self.0.embedded }
+    /// Why the pass stopped early (the endpoint failed); keyword search is unaffected.
+    fn warning(&self) -> Option<String> { self.0.warning.clone() }
+}
+
 record! {
     /// One integration's part of a sync report.
     PyIntegrationSyncReport as "IntegrationSyncReport" wraps IntegrationReport;
@@ -397,6 +426,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySyncProgress>()?;
     m.add_class::<PySyncFinished>()?;
     m.add_class::<PySyncIndexed>()?;
+    m.add_class::<PySyncEmbedded>()?;
     m.add_class::<PyIntegrationSyncReport>()?;
     m.add_class::<PyIndexSyncReport>()?;
     m.add_class::<PySyncReport>()?;

@@ -528,7 +528,7 @@ impl Workspace {
     /// `qapms sync` does, and returns what each one did.
     ///
     /// `progress(event)` is called after each stored batch with a `SyncStarted`,
-    /// `SyncProgress`, `SyncFinished` or `SyncIndexed`; `only` limits it to one integration
+    /// `SyncProgress`, `SyncFinished`, `SyncIndexed` or `SyncEmbedded`; `only` limits it to one integration
     /// or a list; `full=True` reads everything again and reconciles deletions; `index=False`
     /// leaves the search index alone. Ctrl-C, or an exception raised by `progress`, stops the
     /// sync after its current batch (everything stored so far stays, the next sync resumes)

@@ -333,7 +333,7 @@ async fn open_search(
                 service = service.with_embeddings(client, options);
             }
             Err(e) => {
-                tracing::warn!(error = %e, "semantic ranking is off; search ranks by keywords")
+                tracing::warn!(error = %e, "semantic ranking is off; search ranks by keywords");
             }
         }
     }

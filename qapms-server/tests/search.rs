@@ -420,7 +420,7 @@ async fn hits_are_reranked_by_meaning_and_degrade_when_the_endpoint_fails(app: T
     assert!(!reply.body.contains(KEY));
 }
 
-for_each_backend!(ServerOptions::default();
+for_each_backend!(qapms_server::ServerOptions::default();
     ranked_hits_come_in_pages,
     bad_queries_are_answered_in_the_error_format,
     hits_are_reranked_by_meaning_and_degrade_when_the_endpoint_fails,

@@ -64,13 +64,14 @@ fn page(out: &mut String, title: &str, body: &str) {
 
 fn cell(c: &Cell) -> String {
     match c {
-        Cell::Text(text) => escape(text),
+        Cell::Text(text)
+        | Cell::Link { text, url: None }
+        | Cell::Number(text)
+        | Cell::Word(text) => escape(text),
         Cell::Link {
             text,
             url: Some(url),
         } => format!("<a href=\"{}\">{}</a>", escape(url), escape(text)),
-        Cell::Link { text, url: None } => escape(text),
-        Cell::Number(text) | Cell::Word(text) => escape(text),
         Cell::Variance(secs) => variance_cell(*secs),
     }
 }

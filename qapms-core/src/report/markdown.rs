@@ -52,7 +52,7 @@ fn link_or_text(value: &str) -> String {
 
 fn cell(c: &Cell) -> String {
     match c {
-        Cell::Text(text) => escape(text),
+        Cell::Text(text) | Cell::Link { text, url: None } => escape(text),
         Cell::Link {
             text,
             url: Some(url),
@@ -62,7 +62,6 @@ fn cell(c: &Cell) -> String {
             // Parentheses would end the destination early; percent-encode them.
             url.replace('(', "%28").replace(')', "%29")
         ),
-        Cell::Link { text, url: None } => escape(text),
         Cell::Number(text) | Cell::Word(text) => text.clone(),
         Cell::Variance(secs) => optional_signed(*secs),
     }

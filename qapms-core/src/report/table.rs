@@ -29,7 +29,7 @@ impl Cell {
         Self::Text(value.into())
     }
 
-    fn number(value: impl ToString) -> Self {
+    fn number(value: impl ToString + Copy) -> Self {
         Self::Number(value.to_string())
     }
 

@@ -2435,6 +2435,35 @@ impl Store for ThisStore {
         .map_err(|e| db_error("time entry", e).with_context("entry", id.to_string()))?;
         row.try_into()
     }
+
+    // ---- External signals ---------------------------------------------------------------------
+
+    async fn external_signals(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ExternalSignal>> {
+        let rows: Vec<(String, DbTime, String, f64)> = sqlx::query_as(
+            "SELECT source, at, name, value FROM external_signals \
+             WHERE at >= $1 AND at <= $2 ORDER BY at, source, signal_key LIMIT $3",
+        )
+        .bind(DbTime(from))
+        .bind(DbTime(to))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("external signal", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(source, at, name, value)| ExternalSignal {
+                source: SignalSource::from_name(&source),
+                at: at.into(),
+                name,
+                value,
+            })
+            .collect())
+    }
 }
 
 // ---- Dashboard rollups: the deltas every write applies ---------------------------------------
@@ -2710,34 +2739,6 @@ async fn roll_run(tx: &mut Tx, run: Uuid, started_at: DateTime<Utc>) -> Result<(
         )
     }));
     upsert_facts(tx, &facts).await
-    // ---- External signals ---------------------------------------------------------------------
-
-    async fn external_signals(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<ExternalSignal>> {
-        let rows: Vec<(String, DbTime, String, f64)> = sqlx::query_as(
-            "SELECT source, at, name, value FROM external_signals \
-             WHERE at >= $1 AND at <= $2 ORDER BY at, source, signal_key LIMIT $3",
-        )
-        .bind(DbTime(from))
-        .bind(DbTime(to))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| db_error("external signal", e))?;
-        Ok(rows
-            .into_iter()
-            .map(|(source, at, name, value)| ExternalSignal {
-                source: SignalSource::from_name(&source),
-                at: at.into(),
-                name,
-                value,
-            })
-            .collect())
-    }
 }
 
 /// Each test's attempts that ran, one row per test: `position attempt outcome duration`

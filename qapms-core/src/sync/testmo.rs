@@ -106,6 +106,10 @@ fn testmo_time(text: Option<&str>, field: &str, run: &Run) -> Result<Option<Date
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one run after the other: fetch, map each result, write the batch with its cursor"
+)]
 async fn sync_runs(cx: &mut Ctx<'_>, client: &Testmo, project: u64) -> Result<()> {
     let scope = runs_scope(project);
     let state = cx
@@ -178,7 +182,7 @@ async fn sync_runs(cx: &mut Ctx<'_>, client: &Testmo, project: u64) -> Result<()
         }
         let local = old
             .and_then(|o| o.local_key.parse::<RunId>().ok())
-            .unwrap_or_else(RunId::new);
+            .unwrap_or_default();
         let mut results = client.run_results_with_statuses(run.id);
         let mut listed = Vec::new();
         while let Some(result) = cx.cancel.guard(async { Ok(results.next().await) }).await? {

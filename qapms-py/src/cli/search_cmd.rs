@@ -109,6 +109,10 @@ fn embedder(
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "open, query (hybrid or keyword), then print in the chosen format, in reading order"
+)]
 pub(crate) fn run(ctx: &Context, args: &SearchArgs, out: &mut Output) -> Result<i32, CliError> {
     if args.query.is_none() && args.related.is_none() && !args.reindex {
         return Err(CliError {

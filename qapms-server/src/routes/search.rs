@@ -166,7 +166,7 @@ pub(crate) struct SearchPage {
 }
 
 /// The validated query string.
-struct Query {
+pub(crate) struct Query {
     text: String,
     sources: Vec<String>,
     page: PageQuery,

@@ -55,6 +55,10 @@ use crate::{Error, Result};
 
 /// Settings of one analysis.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of the analysis, each set from its own config key"
+)]
 pub struct AnalyzeOptions {
     pub miner: MinerConfig,
     pub trace: TraceOptions,
