@@ -32,7 +32,6 @@ use tokio::net::TcpListener;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 
 pub use error::ApiError;
-pub use routes::SearchService;
 
 use crate::auth::{AuthSettings, SessionKey};
 use crate::monitor::Monitored;
@@ -52,7 +51,6 @@ struct Inner {
     auth: AuthSettings,
     integrations: Vec<Monitored>,
     request_metrics: RequestMetrics,
-    search: Option<Arc<SearchService>>,
 }
 
 /// How the server is set up beyond its store.
@@ -63,8 +61,6 @@ pub struct ServerOptions {
     pub auth: AuthSettings,
     /// The configured integrations, for health and metrics.
     pub integrations: Vec<Monitored>,
-    /// What `GET /api/v1/search` answers from (without it, 503).
-    pub search: Option<Arc<SearchService>>,
 }
 
 impl Default for ServerOptions {
@@ -73,7 +69,6 @@ impl Default for ServerOptions {
             session_key: SessionKey::generate(),
             auth: AuthSettings::default(),
             integrations: Vec::new(),
-            search: None,
         }
     }
 }
@@ -93,7 +88,6 @@ impl AppState {
                 auth: options.auth,
                 integrations: options.integrations,
                 request_metrics: RequestMetrics::default(),
-                search: options.search,
             }),
         }
     }
@@ -120,10 +114,6 @@ impl AppState {
 
     pub(crate) fn request_metrics(&self) -> &RequestMetrics {
         &self.inner.request_metrics
-    }
-
-    pub(crate) fn search(&self) -> Option<&SearchService> {
-        self.inner.search.as_deref()
     }
 }
 

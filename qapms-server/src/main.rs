@@ -17,15 +17,12 @@ use qapms_core::config::UserConfig;
 use qapms_core::config::{self, Env, LoadOptions};
 use qapms_core::integrations::jira::Jira;
 use qapms_core::logging::{self, LogFormat, LogOptions, Redactor};
-use qapms_core::search::embed::EmbeddingClient;
-use qapms_core::search::hybrid::{DEFAULT_TOP_K, HybridOptions};
-use qapms_core::search::{IndexStatus, SearchIndex};
 use qapms_core::secrets::{self, KeyLookup};
 use qapms_core::store::{self, Store};
 use qapms_server::admin::{self, NewUser};
 use qapms_server::auth::{AuthSettings, SessionKey};
 use qapms_server::monitor::{Monitored, Scheduler};
-use qapms_server::{AppState, SearchService, ServerOptions};
+use qapms_server::{AppState, ServerOptions};
 
 /// The qapms dashboard server.
 #[derive(Debug, Parser)]
@@ -275,7 +272,6 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
             ..AuthSettings::default()
         },
         integrations: integrations.clone(),
-        search: open_search(store.as_ref(), config, data_dir, credentials, redactor).await,
     };
     let state = AppState::with_options(store.clone(), options);
     let _scheduler = Scheduler::start(store.clone(), integrations);
@@ -293,51 +289,6 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
     store.close().await;
     tracing::info!("qapms-server stopped");
     Ok(())
-}
-
-/// The search index (rebuilt from the store when missing or stale) and the optional semantic
-/// step. Search is one feature among many: a failure is logged and the server starts without
-/// it (the endpoint then answers 503).
-async fn open_search(
-    store: &dyn Store,
-    config: &qapms_core::config::Config,
-    data_dir: &std::path::Path,
-    credentials: &qapms_core::secrets::Unlocked,
-    redactor: &Redactor,
-) -> Option<Arc<SearchService>> {
-    let dir = config
-        .search
-        .index_dir
-        .clone()
-        .unwrap_or_else(|| data_dir.join("index"));
-    let index = match SearchIndex::open(&dir, store, &|_| {}).await {
-        Ok((index, status)) => {
-            if let IndexStatus::Rebuilt { reason, documents } = status {
-                tracing::info!(%reason, documents, "search index rebuilt");
-            }
-            index.with_fuzzy_distance(config.search.fuzzy_max_distance)
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, dir = %dir.display(), "search is unavailable");
-            return None;
-        }
-    };
-    let mut service = SearchService::new(Arc::new(index));
-    if let Some(embeddings) = &config.search.embeddings {
-        match EmbeddingClient::from_config(embeddings, credentials, Some(redactor.clone())) {
-            Ok(client) => {
-                let options = HybridOptions {
-                    weight: embeddings.hybrid_weight,
-                    top_k: DEFAULT_TOP_K,
-                };
-                service = service.with_embeddings(client, options);
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "semantic ranking is off; search ranks by keywords");
-            }
-        }
-    }
-    Some(Arc::new(service))
 }
 
 /// Users listed in qapms.yaml are added to the store when missing (without a password: set

@@ -6,13 +6,11 @@ mod health;
 mod me;
 mod metrics;
 pub(crate) mod openapi;
-mod search;
 mod sessions;
 mod tokens;
 mod users;
 
 pub(crate) use health::banner;
-pub use search::SearchService;
 
 use axum::Router;
 
@@ -25,7 +23,6 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(me::router())
         .merge(users::router())
         .merge(tokens::router())
-        .merge(search::router())
         .fallback(not_found);
     Router::new()
         .merge(crate::pages::router())

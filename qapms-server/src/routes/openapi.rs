@@ -31,7 +31,6 @@ use crate::AppState;
         super::tokens::list,
         super::tokens::create,
         super::tokens::revoke,
-        super::search::search,
     ),
     components(schemas(super::ErrorBody, crate::api::Pagination)),
     modifiers(&Security),
@@ -40,7 +39,6 @@ use crate::AppState;
         (name = "auth", description = "Sign-in, sign-out and the current user"),
         (name = "users", description = "User management"),
         (name = "tokens", description = "API tokens for scripts"),
-        (name = "search", description = "One ranked search over every synced system"),
     )
 )]
 pub(crate) struct ApiDoc;
