@@ -179,6 +179,29 @@ where
     })
 }
 
+/// The row of `table` whose `id` is `id`, converted; a missing row is `NotFound` with
+/// `context` naming the id. Every fetch of one row by its UUID reads the same way.
+async fn fetch_by_id<R, T>(
+    pool: &sqlx::Pool<Db>,
+    what: &'static str,
+    (columns, table): (&str, &str),
+    id: Uuid,
+    context: &'static str,
+) -> Result<T>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+    T: TryFrom<R, Error = Error>,
+{
+    let row: R = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {columns} FROM {table} WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .map_err(|e| db_error(what, e).with_context(context, id.to_string()))?;
+    row.try_into()
+}
+
 /// Keeps the last item for each key, in first-seen order: a multi-row upsert must not touch
 /// the same row twice (`PostgreSQL` rejects it), and "last one wins" is what a caller expects.
 fn last_per_key<T, K: std::hash::Hash + Eq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<&T> {
@@ -489,14 +512,14 @@ impl Store for ThisStore {
     }
 
     async fn test_case(&self, id: &TestId) -> Result<TestCase> {
-        let row: TestCaseRow = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {TEST_CASE_COLUMNS} FROM test_cases WHERE id = $1"
-        )))
-        .bind(id.as_uuid())
-        .fetch_one(&self.pool)
+        fetch_by_id::<TestCaseRow, _>(
+            &self.pool,
+            "test case",
+            (TEST_CASE_COLUMNS, "test_cases"),
+            id.as_uuid(),
+            "id",
+        )
         .await
-        .map_err(|e| db_error("test case", e).with_context("id", id.to_string()))?;
-        row.try_into()
     }
 
     async fn insert_run(&self, run: &TestRun, results: &[TestResult]) -> Result<()> {
@@ -548,14 +571,14 @@ impl Store for ThisStore {
     }
 
     async fn run(&self, id: &RunId) -> Result<TestRun> {
-        let row: RunRow = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {RUN_COLUMNS} FROM test_runs WHERE id = $1"
-        )))
-        .bind(id.as_uuid())
-        .fetch_one(&self.pool)
+        fetch_by_id::<RunRow, _>(
+            &self.pool,
+            "test run",
+            (RUN_COLUMNS, "test_runs"),
+            id.as_uuid(),
+            "run",
+        )
         .await
-        .map_err(|e| db_error("test run", e).with_context("run", id.to_string()))?;
-        row.try_into()
     }
 
     async fn list_runs(&self, limit: u32) -> Result<Vec<TestRun>> {
@@ -1512,14 +1535,14 @@ impl Store for ThisStore {
     }
 
     async fn alert(&self, id: &AlertId) -> Result<Alert> {
-        let row: AlertRow = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"
-        )))
-        .bind(id.as_uuid())
-        .fetch_one(&self.pool)
+        fetch_by_id::<AlertRow, _>(
+            &self.pool,
+            "alert",
+            (ALERT_COLUMNS, "alerts"),
+            id.as_uuid(),
+            "alert",
+        )
         .await
-        .map_err(|e| db_error("alert", e).with_context("alert", id.to_string()))?;
-        row.try_into()
     }
 
     async fn list_alerts(&self, filter: &AlertFilter) -> Result<Page<Alert>> {
@@ -1607,14 +1630,14 @@ impl Store for ThisStore {
     // ---- Dashboard server: teams, sessions, tokens, sign-in, health, alerts, leases ---------
 
     async fn user_by_id(&self, id: &UserId) -> Result<User> {
-        let row: UserRow = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
-        )))
-        .bind(id.as_uuid())
-        .fetch_one(&self.pool)
+        fetch_by_id::<UserRow, _>(
+            &self.pool,
+            "user",
+            (USER_COLUMNS, "users"),
+            id.as_uuid(),
+            "id",
+        )
         .await
-        .map_err(|e| db_error("user", e).with_context("id", id.to_string()))?;
-        row.try_into()
     }
 
     async fn user_team(&self, id: &UserId) -> Result<Option<String>> {
@@ -2426,14 +2449,14 @@ impl Store for ThisStore {
     }
 
     async fn time_entry(&self, id: &TimeEntryId) -> Result<TimeEntry> {
-        let row: TimeEntryRow = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {TIME_ENTRY_COLUMNS} FROM time_entries WHERE id = $1"
-        )))
-        .bind(id.as_uuid())
-        .fetch_one(&self.pool)
+        fetch_by_id::<TimeEntryRow, _>(
+            &self.pool,
+            "time entry",
+            (TIME_ENTRY_COLUMNS, "time_entries"),
+            id.as_uuid(),
+            "entry",
+        )
         .await
-        .map_err(|e| db_error("time entry", e).with_context("entry", id.to_string()))?;
-        row.try_into()
     }
 
     // ---- External signals ---------------------------------------------------------------------
