@@ -24,7 +24,18 @@ fn env() -> Env {
 fn load_checked(text: &str, profile: Option<&str>) {
     if let Err(errors) = config::load_str(text, "fuzz.yaml", profile, &env()) {
         assert!(errors.errors().count() >= 1);
-        let lines = text.lines().count().max(1) + 1;
+        // YAML (like LSP) breaks lines at `\n`, `\r\n` and a lone `\r`, and YAML 1.1 also at
+        // NEL, LS and PS; `str::lines` knows only `\n`, so count the breaks the parser sees.
+        let mut chars = text.chars().peekable();
+        let mut breaks = 0;
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' if chars.peek() == Some(&'\n') => {}
+                '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => breaks += 1,
+                _ => {}
+            }
+        }
+        let lines = breaks + 2;
         for d in &errors.diagnostics {
             assert!(
                 d.line >= 1 && d.line <= lines,
