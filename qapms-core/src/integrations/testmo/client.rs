@@ -150,17 +150,7 @@ impl Testmo {
                     .json_response()
                     .await
                     .map_err(|e| explain(e, project))?;
-                let next = match page.next_page {
-                    Some(next) if next <= asked => {
-                        return Err(Error::new(
-                            ErrorKind::Upstream,
-                            format!(
-                                "testmo {op}: page {asked} says the next page is {next}; paging stopped to avoid a loop"
-                            ),
-                        ));
-                    }
-                    other => other.map(|n| n.to_string()),
-                };
+                let next = next_page_token(op, asked, page.next_page)?;
                 Ok(TokenPage {
                     items: page.result,
                     next,
@@ -302,17 +292,7 @@ impl Testmo {
                     .json_response()
                     .await
                     .map_err(|e| explain(e, None))?;
-                let next = match page.next_page {
-                    Some(next) if next <= asked => {
-                        return Err(Error::new(
-                            ErrorKind::Upstream,
-                            format!(
-                                "testmo {op}: page {asked} says the next page is {next}; paging stopped to avoid a loop"
-                            ),
-                        ));
-                    }
-                    other => other.map(|n| n.to_string()),
-                };
+                let next = next_page_token(op, asked, page.next_page)?;
                 let statuses: std::collections::HashMap<u64, StatusExpand> = page
                     .expands
                     .unwrap_or_default()
@@ -1112,6 +1092,20 @@ fn folder_paths(folders: &[Folder]) -> std::collections::HashMap<FolderId, Strin
 impl TestRunSink for Testmo {
     async fn submit_run(&self, project: &str, run: &RunReport) -> Result<SubmittedRun> {
         self.submit_report(parse_project(project)?, run).await
+    }
+}
+
+/// The token for the page after `asked`. A `next_page` that does not move forwards would page
+/// for ever, so it is an error rather than trusted.
+fn next_page_token(op: &str, asked: u64, next: Option<u64>) -> Result<Option<String>> {
+    match next {
+        Some(next) if next <= asked => Err(Error::new(
+            ErrorKind::Upstream,
+            format!(
+                "testmo {op}: page {asked} says the next page is {next}; paging stopped to avoid a loop"
+            ),
+        )),
+        other => Ok(other.map(|n| n.to_string())),
     }
 }
 
