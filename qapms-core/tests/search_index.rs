@@ -309,6 +309,21 @@ async fn ranking_filters_phrases_and_prefixes(t: &TestStore) {
         })
         .unwrap();
     assert_eq!(keys(&r), ["req-refresh"]);
+    // Several sources are alternatives: hits from either, none from the others.
+    let r = index
+        .search(&SearchRequest {
+            sources: vec!["postman".into(), "jira".into()],
+            ..SearchRequest::new("token")
+        })
+        .unwrap();
+    let k = keys(&r);
+    assert!(k.contains(&"req-refresh") && k.contains(&"PAY-12"), "{k:?}");
+    assert!(
+        r.hits
+            .iter()
+            .all(|h| h.source == "postman" || h.source == "jira"),
+        "{k:?}"
+    );
 
     // A phrase needs the words in order.
     let r = run(&index, r#""token refresh""#);

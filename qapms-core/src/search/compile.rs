@@ -79,6 +79,14 @@ impl Compiler<'_> {
                 value,
                 prefix,
             } => self.filter(*field, value, *prefix),
+            Clause::AnyOf(alternatives) => {
+                let should: Vec<(Occur, Box<dyn Query>)> = alternatives
+                    .iter()
+                    .filter_map(|c| self.clause(c))
+                    .map(|q| (Occur::Should, q))
+                    .collect();
+                (!should.is_empty()).then(|| Box::new(BooleanQuery::new(should)) as Box<dyn Query>)
+            }
         }
     }
 

@@ -471,17 +471,27 @@ impl SearchIndex {
                 request.offset
             )));
         }
-        for source in &request.sources {
-            if !source.trim().is_empty() {
-                parsed.parts.push(query::Part {
-                    negated: false,
-                    clause: Clause::Filter {
-                        field: query::FilterField::Source,
-                        value: source.clone(),
-                        prefix: false,
-                    },
-                });
-            }
+        // Several sources are alternatives (Jira or Testmo), so they join as one AnyOf part,
+        // not as filters that must all hold.
+        let mut sources: Vec<Clause> = request
+            .sources
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| Clause::Filter {
+                field: query::FilterField::Source,
+                value: s.clone(),
+                prefix: false,
+            })
+            .collect();
+        if !sources.is_empty() {
+            parsed.parts.push(query::Part {
+                negated: false,
+                clause: if sources.len() == 1 {
+                    sources.remove(0)
+                } else {
+                    Clause::AnyOf(sources)
+                },
+            });
         }
         let searcher = self.reader.searcher();
         let mut results = SearchResults {
@@ -542,6 +552,7 @@ impl SearchIndex {
         if !request.count_total && request.grouping == Grouping::Interleaved {
             results.total = results.hits.len() as u64;
         }
+        mark_exact_keys(&parsed, &mut results);
         if request.offset == 0 {
             self.add_fuzzy(&searcher, &parsed, &mut results)?;
         }
@@ -919,6 +930,28 @@ impl SearchIndex {
     }
 }
 
+/// A hit whose key is one of the query's id-like words was named, not just matched: the
+/// caller (an editor's hover, a CLI user pasting `C103`) can tell it apart from text hits.
+fn mark_exact_keys(parsed: &ParsedQuery, results: &mut SearchResults) {
+    let ids: Vec<&str> = parsed
+        .positive_text()
+        .into_iter()
+        .filter(|w| looks_like_id(w))
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let hits = results
+        .hits
+        .iter_mut()
+        .chain(results.groups.iter_mut().flat_map(|g| g.hits.iter_mut()));
+    for hit in hits {
+        if ids.iter().any(|id| hit.key.eq_ignore_ascii_case(id)) {
+            hit.matched = MatchKind::ExactKey;
+        }
+    }
+}
+
 fn count_matches(searcher: &Searcher, query: &dyn Query) -> Result<u64> {
     searcher
         .search(query, &Count)
@@ -953,52 +986,70 @@ fn looks_like_id(word: &str) -> bool {
     !word.contains(char::is_whitespace) && digits && letters
 }
 
+/// One filter: its field, lowercase value, and whether the value is a prefix.
+type FilterTerm = (query::FilterField, String, bool);
+
 /// The filters of a query, checked against fuzzy candidates (which bypass the index).
 struct Filters {
-    /// Field, lowercase value, prefix, negated.
-    clauses: Vec<(query::FilterField, String, bool, bool)>,
+    /// Each part: its alternatives (one unless `AnyOf`) and whether it is negated.
+    parts: Vec<(Vec<FilterTerm>, bool)>,
 }
 
 impl Filters {
     fn of(parsed: &ParsedQuery) -> Self {
-        let clauses = parsed
-            .parts
-            .iter()
-            .filter_map(|p| match &p.clause {
+        fn filter(clause: &Clause) -> Option<FilterTerm> {
+            match clause {
                 Clause::Filter {
                     field,
                     value,
                     prefix,
-                } => Some((*field, value.trim().to_lowercase(), *prefix, p.negated)),
+                } => Some((*field, value.trim().to_lowercase(), *prefix)),
                 _ => None,
+            }
+        }
+        let parts = parsed
+            .parts
+            .iter()
+            .filter_map(|p| {
+                let alternatives: Vec<_> = match &p.clause {
+                    Clause::AnyOf(clauses) => clauses.iter().filter_map(filter).collect(),
+                    other => filter(other).into_iter().collect(),
+                };
+                (!alternatives.is_empty()).then_some((alternatives, p.negated))
             })
             .collect();
-        Self { clauses }
+        Self { parts }
     }
 
     fn accept(&self, hit: &SearchHit) -> bool {
-        use query::FilterField as F;
-        self.clauses.iter().all(|(field, value, prefix, negated)| {
-            let eq = |s: &str| {
-                let s = s.to_lowercase();
-                if *prefix {
-                    s.starts_with(value.as_str())
-                } else {
-                    s == *value
-                }
-            };
-            let matches = match field {
-                F::Source => eq(&hit.source),
-                F::DocType => eq(&hit.doc_type),
-                F::Project => hit.project.as_deref().is_some_and(eq),
-                F::Status => hit.status.as_deref().is_some_and(eq),
-                F::Tag => hit.tags.iter().any(|t| eq(t)),
-                F::Ticket => hit.links.iter().any(|t| eq(t)),
-                F::Key => eq(&hit.key),
-                F::Title => hit.title.to_lowercase().contains(value.as_str()),
-            };
+        self.parts.iter().all(|(alternatives, negated)| {
+            let matches = alternatives
+                .iter()
+                .any(|(field, value, prefix)| Self::matches(hit, *field, value, *prefix));
             matches != *negated
         })
+    }
+
+    fn matches(hit: &SearchHit, field: query::FilterField, value: &str, prefix: bool) -> bool {
+        use query::FilterField as F;
+        let eq = |s: &str| {
+            let s = s.to_lowercase();
+            if prefix {
+                s.starts_with(value)
+            } else {
+                s == value
+            }
+        };
+        match field {
+            F::Source => eq(&hit.source),
+            F::DocType => eq(&hit.doc_type),
+            F::Project => hit.project.as_deref().is_some_and(eq),
+            F::Status => hit.status.as_deref().is_some_and(eq),
+            F::Tag => hit.tags.iter().any(|t| eq(t)),
+            F::Ticket => hit.links.iter().any(|t| eq(t)),
+            F::Key => eq(&hit.key),
+            F::Title => hit.title.to_lowercase().contains(value),
+        }
     }
 }
 

@@ -66,6 +66,9 @@ pub(crate) enum Clause {
         value: String,
         prefix: bool,
     },
+    /// Any one of these filters (`SearchRequest::sources` with several sources: a hit from
+    /// either system matches). The query syntax has no OR; only callers build this.
+    AnyOf(Vec<Clause>),
 }
 
 /// A clause and whether it was negated.
@@ -89,7 +92,7 @@ impl ParsedQuery {
             .filter(|p| !p.negated)
             .filter_map(|p| match &p.clause {
                 Clause::Word { text, .. } | Clause::Phrase(text) => Some(text.as_str()),
-                Clause::Filter { .. } => None,
+                Clause::Filter { .. } | Clause::AnyOf(_) => None,
             })
             .collect()
     }
