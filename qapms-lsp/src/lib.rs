@@ -19,6 +19,7 @@
 pub mod convert;
 mod document;
 pub mod features;
+mod framing;
 mod handlers;
 mod progress;
 mod server;
@@ -30,9 +31,32 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp_server::{LspService, Server};
 
 /// Serves the protocol on `input`/`output` until the client exits.
+///
+/// tower-lsp sits between two in-memory pipes: the client's frames reach it through
+/// [`framing::pump`], which keeps malformed ones away from it (tower-lsp alone stops reading
+/// after one), and its answers reach the client through [`framing::merge`], together with the
+/// errors for those malformed frames.
 pub async fn run(input: impl AsyncRead + Unpin, output: impl AsyncWrite) {
+    const PIPE: usize = 256 * 1024;
     let (service, socket) = LspService::new(server::Backend::new);
-    Server::new(input, output, socket).serve(service).await;
+    let (server_in, to_server) = tokio::io::duplex(PIPE);
+    let (from_server, server_out) = tokio::io::duplex(PIPE);
+    let (errors_tx, errors_rx) = tokio::sync::mpsc::channel(64);
+    let served = async {
+        tokio::join!(
+            Server::new(server_in, server_out, socket).serve(service),
+            framing::merge(from_server, errors_rx, output),
+        );
+    };
+    tokio::pin!(served);
+    // Input ending closes `to_server`, which ends tower-lsp and then the merge; tower-lsp
+    // ending first (the client sent `exit`) must not wait for a client that never closes its
+    // end, so the pump is simply dropped.
+    tokio::select! {
+        () = &mut served => return,
+        () = framing::pump(input, to_server, errors_tx) => {}
+    }
+    served.await;
 }
 
 /// Logs to stderr, as JSON-free text; stdout belongs to the protocol.
