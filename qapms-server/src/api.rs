@@ -147,8 +147,15 @@ impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
         let params: PageParams = serde_urlencoded_params(query)?;
-        let page = params.page.unwrap_or(1);
-        let page_size = params.page_size.unwrap_or(Self::DEFAULT_PAGE_SIZE);
+        Self::from_params(params.page, params.page_size)
+    }
+}
+
+impl PageQuery {
+    /// Validates `page` and `pageSize` read with other parameters (a list with filters).
+    pub fn from_params(page: Option<u64>, page_size: Option<u64>) -> Result<Self, ApiError> {
+        let page = page.unwrap_or(1);
+        let page_size = page_size.unwrap_or(Self::DEFAULT_PAGE_SIZE);
         if page == 0 || page > 1_000_000 {
             return Err(ApiError::invalid("`page` must be between 1 and 1000000")
                 .with_details(json!({ "parameter": "page" })));

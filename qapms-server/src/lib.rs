@@ -13,11 +13,16 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+mod charts;
+mod dash;
+pub mod demo;
+mod detail_pages;
 mod error;
 pub mod monitor;
 mod observe;
 mod pages;
 mod routes;
+mod views;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,10 +33,12 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use qapms_core::store::Store;
+use qapms_core::workflow::Catalog;
 use tokio::net::TcpListener;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 
 pub use error::ApiError;
+pub use routes::SearchService;
 
 use crate::auth::{AuthSettings, SessionKey};
 use crate::monitor::Monitored;
@@ -51,6 +58,9 @@ struct Inner {
     auth: AuthSettings,
     integrations: Vec<Monitored>,
     request_metrics: RequestMetrics,
+    catalog: Catalog,
+    demo: bool,
+    search: Option<Arc<SearchService>>,
 }
 
 /// How the server is set up beyond its store.
@@ -61,6 +71,12 @@ pub struct ServerOptions {
     pub auth: AuthSettings,
     /// The configured integrations, for health and metrics.
     pub integrations: Vec<Monitored>,
+    /// Workflow templates the API can start (the built-ins plus the configured ones).
+    pub catalog: Catalog,
+    /// Serving a generated demo workspace: every page says so.
+    pub demo: bool,
+    /// What `GET /api/v1/search` answers from (without it, 503).
+    pub search: Option<Arc<SearchService>>,
 }
 
 impl Default for ServerOptions {
@@ -69,6 +85,9 @@ impl Default for ServerOptions {
             session_key: SessionKey::generate(),
             auth: AuthSettings::default(),
             integrations: Vec::new(),
+            catalog: Catalog::default(),
+            demo: false,
+            search: None,
         }
     }
 }
@@ -88,6 +107,9 @@ impl AppState {
                 auth: options.auth,
                 integrations: options.integrations,
                 request_metrics: RequestMetrics::default(),
+                catalog: options.catalog,
+                demo: options.demo,
+                search: options.search,
             }),
         }
     }
@@ -114,6 +136,40 @@ impl AppState {
 
     pub(crate) fn request_metrics(&self) -> &RequestMetrics {
         &self.inner.request_metrics
+    }
+
+    pub(crate) fn store_arc(&self) -> Arc<dyn Store> {
+        self.inner.store.clone()
+    }
+
+    pub(crate) fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    pub(crate) fn is_demo(&self) -> bool {
+        self.inner.demo
+    }
+
+    /// The kinds of the configured integrations, for the health panels.
+    pub(crate) fn integration_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .inner
+            .integrations
+            .iter()
+            .map(|m| m.kind().to_owned())
+            .collect();
+        if self.inner.demo {
+            for name in demo::DEMO_INTEGRATIONS {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+        names
+    }
+
+    pub(crate) fn search(&self) -> Option<&SearchService> {
+        self.inner.search.as_deref()
     }
 }
 

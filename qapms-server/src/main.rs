@@ -17,12 +17,15 @@ use qapms_core::config::UserConfig;
 use qapms_core::config::{self, Env, LoadOptions};
 use qapms_core::integrations::jira::Jira;
 use qapms_core::logging::{self, LogFormat, LogOptions, Redactor};
+use qapms_core::search::embed::EmbeddingClient;
+use qapms_core::search::hybrid::{DEFAULT_TOP_K, HybridOptions};
+use qapms_core::search::{IndexStatus, SearchIndex};
 use qapms_core::secrets::{self, KeyLookup};
 use qapms_core::store::{self, Store};
 use qapms_server::admin::{self, NewUser};
 use qapms_server::auth::{AuthSettings, SessionKey};
 use qapms_server::monitor::{Monitored, Scheduler};
-use qapms_server::{AppState, ServerOptions};
+use qapms_server::{AppState, SearchService, ServerOptions};
 
 /// The qapms dashboard server.
 #[derive(Debug, Parser)]
@@ -60,7 +63,31 @@ enum Command {
         /// Mark the session cookie `Secure` (set this when TLS is terminated in front).
         #[arg(long)]
         secure_cookies: bool,
+        /// Serve a generated demo workspace (a fresh SQLite store in the data directory, 90
+        /// days of history); the demo login is printed at start-up.
+        #[arg(long)]
+        demo: bool,
+        /// The demo's random seed: the same seed gives the same workspace.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
+    /// Fill the configured store with generated history (for load benchmarks).
+    Seed {
+        /// How many QAs (about 20 time entries each per day).
+        #[arg(long, default_value_t = 100)]
+        qas: usize,
+        /// How many days of history, ending today.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Skip the pattern analysis at the end.
+        #[arg(long)]
+        no_analyze: bool,
+    },
+    /// Dashboard rollups.
+    #[command(subcommand)]
+    Rollups(RollupsCommand),
     /// Apply the store's migrations and exit.
     Migrate,
     /// Manage dashboard users.
@@ -69,6 +96,12 @@ enum Command {
     /// Manage API tokens for scripts.
     #[command(subcommand)]
     Tokens(TokensCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RollupsCommand {
+    /// Recompute every daily rollup from the raw tables (time entries, results, workflows).
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,7 +180,16 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+/// What every command starts from: the configuration, logging, and the unlocked credentials.
+struct Started {
+    loaded: config::Loaded,
+    redactor: Redactor,
+    credentials: qapms_core::secrets::Unlocked,
+    _log_guard: logging::LogGuard,
+}
+
+/// Loads the configuration, starts logging and unlocks the credentials.
+fn start(cli: &Cli) -> Result<Started, String> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let env = Env::from_process_with_dotenv(&cwd).map_err(|e| e.to_string())?;
@@ -164,7 +206,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     .map_err(|errors| format!("invalid configuration:\n{errors}"))?;
 
     let redactor = Redactor::new();
-    let _log_guard = logging::init(
+    let log_guard = logging::init(
         &LogOptions {
             format: cli.log_format.unwrap_or(loaded.config.logging.format),
             filter: loaded.config.logging.level.as_filter().to_owned(),
@@ -197,13 +239,43 @@ async fn run(cli: Cli) -> Result<(), String> {
         None => tracing::info!("no qapms.yaml found; running on defaults (embedded store)"),
     }
 
-    let url = loaded.config.store.resolved_url(&loaded.paths);
-    let store = store::open(&url).await.map_err(|e| e.to_string())?;
-    sync_config_users(store.as_ref(), &loaded.config.users).await?;
+    Ok(Started {
+        loaded,
+        redactor,
+        credentials,
+        _log_guard: log_guard,
+    })
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let Started {
+        loaded,
+        redactor,
+        credentials,
+        _log_guard: _guard,
+    } = start(&cli)?;
     let command = cli.command.unwrap_or(Command::Serve {
         secure_cookies: false,
+        demo: false,
+        seed: 42,
     });
-    let secure_cookies = match command {
+    let demo = match &command {
+        Command::Serve {
+            demo: true, seed, ..
+        } => Some(*seed),
+        _ => None,
+    };
+    let url = match demo {
+        Some(_) => demo_store_url(&loaded.paths.data_dir)?,
+        None => loaded.config.store.resolved_url(&loaded.paths),
+    };
+    let store = store::open(&url).await.map_err(|e| e.to_string())?;
+    if let Some(seed) = demo {
+        seed_demo(store.as_ref(), seed, cli.bind).await?;
+    } else {
+        sync_config_users(store.as_ref(), &loaded.config.users).await?;
+    }
+    let (secure_cookies, demo) = match command {
         Command::Migrate => {
             let info = store.info().await.map_err(|e| e.to_string())?;
             tracing::info!(
@@ -215,7 +287,37 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Users(users) => return users_command(store.as_ref(), users).await,
         Command::Tokens(tokens) => return tokens_command(store.as_ref(), tokens).await,
-        Command::Serve { secure_cookies } => secure_cookies,
+        Command::Rollups(RollupsCommand::Rebuild) => {
+            let rows = store
+                .rebuild_dashboard_facts()
+                .await
+                .map_err(|e| e.to_string())?;
+            return write_out(&format!("rebuilt the dashboard rollups: {rows} rows"));
+        }
+        Command::Seed {
+            qas,
+            days,
+            seed,
+            no_analyze,
+        } => {
+            return seed_command(
+                store.as_ref(),
+                qapms_server::demo::SeedOptions {
+                    qas,
+                    days,
+                    seed,
+                    demo_users: false,
+                    analyze: !no_analyze,
+                    now: chrono::Utc::now(),
+                },
+            )
+            .await;
+        }
+        Command::Serve {
+            secure_cookies,
+            demo,
+            ..
+        } => (secure_cookies, demo),
     };
 
     serve_command(ServeSetup {
@@ -226,8 +328,73 @@ async fn run(cli: Cli) -> Result<(), String> {
         credentials: &credentials,
         redactor: &redactor,
         secure_cookies,
+        demo,
     })
     .await
+}
+
+/// Generates the demo workspace and prints how to sign in to it.
+async fn seed_demo(store: &dyn Store, seed: u64, bind: SocketAddr) -> Result<(), String> {
+    let summary = qapms_server::demo::seed(
+        store,
+        &qapms_server::demo::SeedOptions {
+            seed,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| format!("cannot generate the demo workspace: {e}"))?;
+    write_out(&format!(
+        "qapms demo workspace (seed {seed}): {} users, {} tickets, {} runs, {} workflows, \
+         {} time entries.\nSign in at http://{bind}/login as `{}` (admin) or any of ana, ben, \
+         lead-payments, pm, po, manager, with the password `{}`.",
+        summary.users,
+        summary.tickets,
+        summary.runs,
+        summary.workflows,
+        summary.time_entries,
+        qapms_server::demo::DEMO_LOGIN,
+        qapms_server::demo::DEMO_PASSWORD,
+    ))
+}
+
+/// `seed`: generated history in the configured store, for the load benchmarks.
+async fn seed_command(
+    store: &dyn Store,
+    options: qapms_server::demo::SeedOptions,
+) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let summary = qapms_server::demo::seed(store, &options)
+        .await
+        .map_err(|e| e.to_string())?;
+    write_out(&format!(
+        "seeded {} users, {} tickets, {} tests, {} runs, {} results, {} workflows, {} time \
+         entries, {} alerts in {:.1} s",
+        summary.users,
+        summary.tickets,
+        summary.tests,
+        summary.runs,
+        summary.results,
+        summary.workflows,
+        summary.time_entries,
+        summary.alerts,
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+/// A fresh demo database in the data directory (the previous demo's is replaced), so a demo
+/// never touches the configured store.
+fn demo_store_url(data_dir: &std::path::Path) -> Result<String, String> {
+    let dir = data_dir.join("demo");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    for name in ["qapms-demo.db", "qapms-demo.db-wal", "qapms-demo.db-shm"] {
+        let path = dir.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+        }
+    }
+    Ok(format!("sqlite://{}", dir.join("qapms-demo.db").display()))
 }
 
 /// What `serve` needs once the configuration is loaded and the store is open.
@@ -239,6 +406,7 @@ struct ServeSetup<'a> {
     credentials: &'a qapms_core::secrets::Unlocked,
     redactor: &'a Redactor,
     secure_cookies: bool,
+    demo: bool,
 }
 
 /// Refuses an exposed bind without users, builds the integrations, starts the scheduler and
@@ -252,6 +420,7 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
         credentials,
         redactor,
         secure_cookies,
+        demo,
     } = setup;
     let users = store.list_users().await.map_err(|e| e.to_string())?;
     if !bind.ip().is_loopback() && users.is_empty() {
@@ -272,6 +441,9 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
             ..AuthSettings::default()
         },
         integrations: integrations.clone(),
+        catalog: qapms_core::workflow::Catalog::new(&config.workflows),
+        demo,
+        search: open_search(store.as_ref(), config, data_dir, credentials, redactor).await,
     };
     let state = AppState::with_options(store.clone(), options);
     let _scheduler = Scheduler::start(store.clone(), integrations);
@@ -289,6 +461,51 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
     store.close().await;
     tracing::info!("qapms-server stopped");
     Ok(())
+}
+
+/// The search index (rebuilt from the store when missing or stale) and the optional semantic
+/// step. Search is one feature among many: a failure is logged and the server starts without
+/// it (the endpoint then answers 503).
+async fn open_search(
+    store: &dyn Store,
+    config: &qapms_core::config::Config,
+    data_dir: &std::path::Path,
+    credentials: &qapms_core::secrets::Unlocked,
+    redactor: &Redactor,
+) -> Option<Arc<SearchService>> {
+    let dir = config
+        .search
+        .index_dir
+        .clone()
+        .unwrap_or_else(|| data_dir.join("index"));
+    let index = match SearchIndex::open(&dir, store, &|_| {}).await {
+        Ok((index, status)) => {
+            if let IndexStatus::Rebuilt { reason, documents } = status {
+                tracing::info!(%reason, documents, "search index rebuilt");
+            }
+            index.with_fuzzy_distance(config.search.fuzzy_max_distance)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, dir = %dir.display(), "search is unavailable");
+            return None;
+        }
+    };
+    let mut service = SearchService::new(Arc::new(index));
+    if let Some(embeddings) = &config.search.embeddings {
+        match EmbeddingClient::from_config(embeddings, credentials, Some(redactor.clone())) {
+            Ok(client) => {
+                let options = HybridOptions {
+                    weight: embeddings.hybrid_weight,
+                    top_k: DEFAULT_TOP_K,
+                };
+                service = service.with_embeddings(client, options);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "semantic ranking is off; search ranks by keywords");
+            }
+        }
+    }
+    Some(Arc::new(service))
 }
 
 /// Users listed in qapms.yaml are added to the store when missing (without a password: set

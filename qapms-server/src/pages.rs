@@ -5,9 +5,10 @@
 //! shell carries the signed-in user, the persona navigation, the session's CSRF token (a
 //! hidden field for forms, `hx-headers` for htmx) and the degraded banner, which shows when
 //! the store cannot be read or an integration is down, so a page degrades instead of failing.
-//! The persona panels show what each view will hold and "No data yet" until the dashboard
-//! queries exist; the period (7, 30, 90 days), project and team filters are plain links and a
-//! GET form, so they work with the keyboard and without JavaScript.
+//! The persona panels come from [`crate::views`] (numbers, server-drawn SVG charts with a
+//! table of the same numbers beside each, CSV links); the period (7, 30, 90 days), project and
+//! team filters are plain links and a GET form, so they work with the keyboard and without
+//! JavaScript. A store that cannot be read leaves the shell with a degraded banner.
 
 use std::fmt::Write as _;
 
@@ -23,6 +24,7 @@ use qapms_core::model::Role;
 use serde::Deserialize;
 
 use crate::auth::{self, CurrentUser};
+use crate::dash::{self, Filters};
 use crate::{ApiError, AppState};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -31,6 +33,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
         .route("/dashboards/{persona}", get(dashboard))
+        .route("/dashboards/{persona}/export/{file}", get(export_csv))
+        .merge(crate::detail_pages::router())
 }
 
 /// The five persona views.
@@ -72,6 +76,17 @@ impl Persona {
         }
     }
 
+    fn core(self) -> qapms_core::dashboard::Persona {
+        use qapms_core::dashboard::Persona as P;
+        match self {
+            Self::Qa => P::Qa,
+            Self::Pm => P::Pm,
+            Self::Po => P::Po,
+            Self::TechLead => P::TechLead,
+            Self::QaManager => P::QaManager,
+        }
+    }
+
     fn from_slug(slug: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.slug() == slug)
     }
@@ -86,93 +101,32 @@ impl Persona {
             Role::Qa => Self::Qa,
         }
     }
-
-    fn panels(self) -> &'static [(&'static str, &'static str)] {
-        match self {
-            Self::Qa => &[
-                (
-                    "My tickets in QA",
-                    "Tickets assigned to you in QA, with their workflow state.",
-                ),
-                ("Tracked time", "Time tracked today and this week."),
-                ("My recent runs", "Test runs you started, newest first."),
-                (
-                    "Flaky tests I own",
-                    "Your tests with the highest flakiness scores.",
-                ),
-            ],
-            Self::Pm => &[
-                (
-                    "Tickets verified per week",
-                    "Tickets that passed QA, week by week.",
-                ),
-                ("Time in QA", "Cycle time from entering QA to verified."),
-                ("Blockers", "Tickets blocked in QA and what blocks them."),
-                ("Bug inflow", "New bugs by severity."),
-            ],
-            Self::Po => &[
-                (
-                    "Acceptance coverage",
-                    "Per story and epic: cases linked, executed and passed.",
-                ),
-                (
-                    "Release readiness",
-                    "Per fix version: open tickets, failing tests, coverage.",
-                ),
-            ],
-            Self::TechLead => &[
-                (
-                    "Failure clusters",
-                    "Clusters by component, new ones flagged.",
-                ),
-                ("Flaky tests", "The top flaky tests with their scores."),
-                (
-                    "Systemic failures",
-                    "Environment and infrastructure failures.",
-                ),
-                (
-                    "Anomaly alerts",
-                    "Unusual durations, pass rates and error rates.",
-                ),
-                (
-                    "Integration health",
-                    "Each integration's status and latency.",
-                ),
-            ],
-            Self::QaManager => &[
-                ("Team time", "Time by activity and workflow step."),
-                ("Estimate accuracy", "Actual time against estimates."),
-                ("Coverage and pass rate", "Trends over the period."),
-                ("Pattern alerts", "Open pattern and anomaly alerts."),
-                ("Portfolio", "A roll-up across projects."),
-            ],
-        }
-    }
 }
 
 pub(crate) struct NavItem {
-    href: String,
-    label: &'static str,
-    current: bool,
+    pub(crate) href: String,
+    pub(crate) label: &'static str,
+    pub(crate) current: bool,
 }
 
 pub(crate) struct ShellUser {
-    name: String,
-    role: &'static str,
+    pub(crate) name: String,
+    pub(crate) role: &'static str,
 }
 
 /// What the base layout needs.
 pub(crate) struct Shell {
-    title: String,
-    user: Option<ShellUser>,
-    csrf_token: Option<String>,
-    nav: Vec<NavItem>,
-    banner: Vec<String>,
-    version: &'static str,
+    pub(crate) title: String,
+    pub(crate) user: Option<ShellUser>,
+    pub(crate) csrf_token: Option<String>,
+    pub(crate) nav: Vec<NavItem>,
+    pub(crate) banner: Vec<String>,
+    pub(crate) version: &'static str,
+    pub(crate) demo: bool,
 }
 
 impl Shell {
-    async fn new(
+    pub(crate) async fn new(
         state: &AppState,
         title: impl Into<String>,
         user: Option<&CurrentUser>,
@@ -196,6 +150,7 @@ impl Shell {
             nav,
             banner: crate::routes::banner(state).await,
             version: env!("CARGO_PKG_VERSION"),
+            demo: state.is_demo(),
         }
     }
 }
@@ -215,11 +170,6 @@ struct PeriodLink {
     current: bool,
 }
 
-struct Panel {
-    title: &'static str,
-    description: &'static str,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
@@ -230,12 +180,15 @@ struct DashboardPage {
     team: String,
     team_placeholder: String,
     periods: Vec<PeriodLink>,
-    panels: Vec<Panel>,
+    panels: Vec<crate::views::PanelView>,
+    /// `?days=…` of the current filters, for the CSV links.
+    query: String,
+    csv_base: String,
 }
 
 /// Pages add a few headers the API does not need: no framing, no sniffing, and a CSP that
 /// allows only this server's own scripts and styles.
-fn page_headers(mut response: Response) -> Response {
+pub(crate) fn page_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -258,7 +211,7 @@ fn page_headers(mut response: Response) -> Response {
 }
 
 /// The signed-in user, if any; `None` for anonymous and refused credentials alike.
-async fn optional_user(state: &AppState, request: Request) -> Option<CurrentUser> {
+pub(crate) async fn optional_user(state: &AppState, request: Request) -> Option<CurrentUser> {
     let (mut parts, _) = request.into_parts();
     CurrentUser::from_request_parts(&mut parts, state)
         .await
@@ -354,14 +307,6 @@ async fn logout(State(state): State<AppState>, user: CurrentUser) -> Result<Resp
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Filters {
-    days: Option<u32>,
-    project: Option<String>,
-    team: Option<String>,
-}
-
 async fn dashboard(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -372,28 +317,14 @@ async fn dashboard(
             "no dashboard `{slug}`; use qa, pm, po, tech-lead or qa-manager"
         )));
     };
-    let filters: Filters =
-        crate::api::serde_urlencoded_params(request.uri().query().unwrap_or_default())?;
-    let days = filters.days.unwrap_or(30);
-    if ![7, 30, 90].contains(&days) {
-        return Err(ApiError::invalid("`days` must be 7, 30 or 90")
-            .with_details(serde_json::json!({ "parameter": "days" })));
-    }
-    let clean = |v: Option<String>, max: usize| -> Result<String, ApiError> {
-        let v = v.unwrap_or_default().trim().to_owned();
-        if v.chars().count() > max || v.chars().any(char::is_control) {
-            Err(ApiError::invalid(format!(
-                "a filter is at most {max} printable characters"
-            )))
-        } else {
-            Ok(v)
-        }
-    };
-    let project = clean(filters.project, 32)?;
-    let team = clean(filters.team, 64)?;
+    let filters = Filters::parse(request.uri().query().unwrap_or_default())?;
     let Some(user) = optional_user(&state, request).await else {
         return Ok(Redirect::to("/login").into_response());
     };
+    let (project, team) = (
+        filters.project.clone().unwrap_or_default(),
+        filters.team.clone().unwrap_or_default(),
+    );
     let path = format!("/dashboards/{}", persona.slug());
     let periods = [(7, "7 days"), (30, "30 days"), (90, "90 days")]
         .into_iter()
@@ -407,36 +338,91 @@ async fn dashboard(
             PeriodLink {
                 href,
                 label,
-                current: d == days,
+                current: d == filters.days,
             }
         })
         .collect();
+    let mut shell = Shell::new(
+        &state,
+        format!("{} dashboard", persona.label()),
+        Some(&user),
+        Some(persona),
+    )
+    .await;
+    // A store that cannot be read degrades the page to its shell and a banner.
+    let panels = match dash::load(&state, &user, persona.core(), &filters).await {
+        Ok(data) => crate::views::panels(&data),
+        Err(err) if err.status().is_server_error() => {
+            shell.banner.push(
+                "The dashboard figures cannot be read right now (the store did not answer); \
+                 try again shortly."
+                    .to_owned(),
+            );
+            Vec::new()
+        }
+        Err(err) => return Err(err),
+    };
     let team_placeholder = user.team.clone().unwrap_or_else(|| "all teams".to_owned());
     let page = DashboardPage {
-        shell: Shell::new(
-            &state,
-            format!("{} dashboard", persona.label()),
-            Some(&user),
-            Some(persona),
-        )
-        .await,
+        shell,
         path,
-        days,
+        days: filters.days,
         project,
         team,
         team_placeholder,
         periods,
-        panels: persona
-            .panels()
-            .iter()
-            .map(|(title, description)| Panel { title, description })
-            .collect(),
+        panels,
+        query: filters.query_string(),
+        csv_base: format!("/dashboards/{}/export", persona.slug()),
     };
     Ok(page_headers(page.into_response()))
 }
 
+/// `/dashboards/{persona}/export/{table}.csv`: one table of the view, as CSV.
+async fn export_csv(
+    State(state): State<AppState>,
+    Path((slug, file)): Path<(String, String)>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let persona = dash::persona(&slug)?;
+    let Some(name) = file.strip_suffix(".csv") else {
+        return Err(ApiError::not_found("exports are `{table}.csv`"));
+    };
+    let filters = Filters::parse(request.uri().query().unwrap_or_default())?;
+    let user = {
+        let (mut parts, _) = request.into_parts();
+        CurrentUser::from_request_parts(&mut parts, &state).await?
+    };
+    let data = dash::load(&state, &user, persona, &filters).await?;
+    let panels = crate::views::panels(&data);
+    let table = panels
+        .iter()
+        .flat_map(|p| p.tables.iter())
+        .find(|t| t.id == name)
+        .ok_or_else(|| ApiError::not_found(format!("the {slug} view has no table `{name}`")))?;
+    csv_response(&format!("{slug}-{name}-{}d.csv", filters.days), table.csv())
+}
+
+/// A CSV download.
+pub(crate) fn csv_response(file: &str, body: String) -> Result<Response, ApiError> {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
+        .map_err(|e| ApiError::internal(&e))?;
+    headers.insert(header::CONTENT_DISPOSITION, disposition);
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
 /// Percent-encodes a query value (everything but unreserved characters).
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {

@@ -257,6 +257,23 @@ async fn openapi_documents_every_api_route(app: TestApp) {
         ("/api/v1/users/{name}", &["get", "patch"]),
         ("/api/v1/tokens", &["get", "post"]),
         ("/api/v1/tokens/{id}", &["delete"]),
+        ("/api/v1/dashboards/{persona}", &["get"]),
+        ("/api/v1/tickets", &["get"]),
+        ("/api/v1/tickets/{key}", &["get"]),
+        ("/api/v1/runs", &["get"]),
+        ("/api/v1/runs/{id}", &["get"]),
+        ("/api/v1/tests", &["get"]),
+        ("/api/v1/tests/{id}", &["get"]),
+        ("/api/v1/clusters", &["get"]),
+        ("/api/v1/clusters/{id}", &["get"]),
+        ("/api/v1/alerts", &["get"]),
+        ("/api/v1/alerts/{id}", &["get"]),
+        ("/api/v1/workflows", &["get", "post"]),
+        ("/api/v1/workflows/{id}", &["get"]),
+        ("/api/v1/workflows/{id}/actions", &["post"]),
+        ("/api/v1/time-entries", &["get", "post"]),
+        ("/api/v1/time-entries/{id}", &["get"]),
+        ("/api/v1/search", &["get"]),
     ] {
         for method in methods {
             assert!(
@@ -267,7 +284,7 @@ async fn openapi_documents_every_api_route(app: TestApp) {
     }
     assert_eq!(
         paths.len(),
-        6 + 2,
+        6 + 2 + 16 + 1,
         "a route is documented that does not exist, or vice versa"
     );
     let schemas = doc["components"]["schemas"].as_object().unwrap();
@@ -306,6 +323,7 @@ async fn every_route_answers_without_a_server_error(app: TestApp) {
         "/api/v1/users",
         "/api/v1/users/x",
         "/api/v1/tokens",
+        "/api/v1/search?q=x",
         "/api/v1/nope",
         "/nope",
     ] {

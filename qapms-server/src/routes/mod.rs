@@ -1,16 +1,21 @@
 //! Routes, one module per area. Each exposes `router()`; this module nests them, and
 //! [`openapi`] lists every `/api/v1` handler for the generated OpenAPI document.
 
+mod actions;
 mod assets;
+mod dashboards;
 mod health;
 mod me;
 mod metrics;
 pub(crate) mod openapi;
+pub(crate) mod resources;
+mod search;
 mod sessions;
 mod tokens;
 mod users;
 
 pub(crate) use health::banner;
+pub use search::SearchService;
 
 use axum::Router;
 
@@ -23,6 +28,9 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(me::router())
         .merge(users::router())
         .merge(tokens::router())
+        .merge(dashboards::router())
+        .merge(resources::router())
+        .merge(search::router())
         .fallback(not_found);
     Router::new()
         .merge(crate::pages::router())

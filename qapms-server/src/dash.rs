@@ -1,0 +1,158 @@
+//! What the dashboard API and pages share: reading the `days`, `project` and `team` filters
+//! (an unreadable value is a 400, a readable one against the rules a 422, in the error
+//! format, never a 500), and turning them plus the caller's
+//! access into a core [`DashboardQuery`].
+//!
+//! Access follows [`CurrentUser::scope`]: a QA's panels count only their own data, leads and
+//! managers their team's, admins everyone's. A `team` filter narrows that further and never
+//! widens it: a lead asking for another team gets the intersection, which is empty.
+
+use chrono::Utc;
+use qapms_core::dashboard::{self, Dashboard, DashboardQuery, Period, Persona};
+use qapms_core::model::UserId;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{CurrentUser, Scope};
+use crate::{ApiError, AppState};
+
+/// The filters every persona view takes, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Filters {
+    pub(crate) days: u32,
+    /// Upper-cased project key.
+    pub(crate) project: Option<String>,
+    pub(crate) team: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFilters {
+    days: Option<String>,
+    project: Option<String>,
+    team: Option<String>,
+}
+
+impl Filters {
+    /// Reads `?days=7|30|90&project=KEY&team=NAME`; anything else is a 400.
+    pub(crate) fn parse(query: &str) -> Result<Self, ApiError> {
+        let raw: RawFilters = crate::api::serde_urlencoded_params(query)?;
+        let days = match raw.days.as_deref().map(str::trim) {
+            None | Some("") => 30,
+            Some(text) => match text.parse::<u32>() {
+                Ok(d) if Period::CHOICES.contains(&d) => d,
+                // A number, but not a period the rollups serve: readable, yet against the rules.
+                Ok(_) => {
+                    return Err(ApiError::invalid("`days` must be 7, 30 or 90")
+                        .with_details(json!({ "parameter": "days" })));
+                }
+                Err(_) => {
+                    return Err(
+                        ApiError::bad_request("`days` must be a number: 7, 30 or 90")
+                            .with_details(json!({ "parameter": "days" })),
+                    );
+                }
+            },
+        };
+        let project = match raw.project.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(p) => {
+                let ok = p.len() <= 32
+                    && p.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                    && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !ok {
+                    return Err(ApiError::invalid(
+                        "`project` is a Jira project key: letters, digits and `_`, at most 32",
+                    )
+                    .with_details(json!({ "parameter": "project" })));
+                }
+                Some(p.to_ascii_uppercase())
+            }
+        };
+        let team = match raw.team.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(t) => {
+                if t.chars().count() > 64 || t.chars().any(char::is_control) {
+                    return Err(ApiError::invalid(
+                        "`team` is a team name of at most 64 printable characters",
+                    )
+                    .with_details(json!({ "parameter": "team" })));
+                }
+                Some(t.to_owned())
+            }
+        };
+        Ok(Self {
+            days,
+            project,
+            team,
+        })
+    }
+
+    /// The query string that reproduces these filters (for links and exports).
+    pub(crate) fn query_string(&self) -> String {
+        let mut out = format!("days={}", self.days);
+        if let Some(p) = &self.project {
+            out.push_str("&project=");
+            out.push_str(&crate::pages::encode(p));
+        }
+        if let Some(t) = &self.team {
+            out.push_str("&team=");
+            out.push_str(&crate::pages::encode(t));
+        }
+        out
+    }
+}
+
+/// Whose data the caller may see, narrowed by a team filter.
+pub(crate) async fn visible_users(
+    state: &AppState,
+    user: &CurrentUser,
+    team: Option<&str>,
+) -> Result<Option<Vec<UserId>>, ApiError> {
+    let scope = user.scope(state.store()).await?;
+    let team_ids = match team {
+        Some(team) => Some(state.store().team_members(team).await?),
+        None => None,
+    };
+    Ok(match (scope, team_ids) {
+        (Scope::Everyone, None) => None,
+        (Scope::Everyone, Some(ids)) | (Scope::Users(ids), None) => Some(ids),
+        (Scope::Users(ids), Some(team)) => {
+            Some(ids.into_iter().filter(|id| team.contains(id)).collect())
+        }
+    })
+}
+
+/// The core query for these filters, as this caller may see it.
+pub(crate) async fn query(
+    state: &AppState,
+    user: &CurrentUser,
+    filters: &Filters,
+) -> Result<DashboardQuery, ApiError> {
+    let now = Utc::now();
+    let period = Period::new(filters.days, now)?;
+    let mut q = DashboardQuery::new(period, now, user.user.id);
+    q.project.clone_from(&filters.project);
+    q.users = visible_users(state, user, filters.team.as_deref()).await?;
+    Ok(q)
+}
+
+/// One persona's view for this caller.
+pub(crate) async fn load(
+    state: &AppState,
+    user: &CurrentUser,
+    persona: Persona,
+    filters: &Filters,
+) -> Result<Dashboard, ApiError> {
+    let q = query(state, user, filters).await?;
+    Ok(dashboard::load(state.store(), persona, &q, &state.integration_names()).await?)
+}
+
+/// The persona of a path segment, or a 404 naming the valid ones.
+pub(crate) fn persona(slug: &str) -> Result<Persona, ApiError> {
+    Persona::from_slug(slug).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no dashboard `{slug}`; use qa, pm, po, tech-lead or qa-manager"
+        ))
+    })
+}
