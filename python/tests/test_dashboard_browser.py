@@ -14,6 +14,7 @@ skipped and says why.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import socket
@@ -21,7 +22,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "HOME": str(root),
         }
     )
+    # A small generated history (the benchmark uses 100 QAs), so every panel has rows to show,
+    # link from and export.
+    run_admin(env, cwd, "seed", "--qas", "8", "--days", "90")
     run_admin(
         env,
         cwd,
@@ -284,6 +288,69 @@ def test_signs_in_through_the_login_form(anonymous: Page, server: Server, shots:
     assert errors == [], "\n".join(errors)
 
 
+def count(key: str) -> Callable[[dict[str, Any]], int]:
+    return lambda d: len(d[key])
+
+
+def field(*path: str) -> Callable[[dict[str, Any]], int]:
+    def get(d: dict[str, Any]) -> int:
+        value: Any = d
+        for key in path:
+            value = value[key]
+        return int(value)
+
+    return get
+
+
+# What each persona page shows in its headline figures (`data-testid="stat-…"`, raw value in
+# `data-value`), and where the JSON API has the same number.
+STATS: dict[str, dict[str, Callable[[dict[str, Any]], int]]] = {
+    "qa": {
+        "my-tickets-count": count("myTickets"),
+        "tracked-today": field("tracked", "todaySeconds"),
+        "tracked-week": field("tracked", "weekSeconds"),
+        "tracked-period": field("tracked", "periodSeconds"),
+        "recent-runs-count": count("recentRuns"),
+        "flaky-count": count("flakyTests"),
+    },
+    "pm": {
+        "verified-total": field("verifiedTotal"),
+        "cycle-time-average": field("cycleTime", "averageSeconds"),
+        "cycle-time-workflows": field("cycleTime", "workflows"),
+        "blockers-count": count("blockers"),
+        "bug-inflow-total": field("bugInflowTotal"),
+    },
+    "po": {
+        "stories-count": count("stories"),
+        "epics-count": count("epics"),
+        "releases-count": count("releases"),
+    },
+    "tech-lead": {
+        "clusters-count": count("clusters"),
+        "clusters-new": lambda d: sum(1 for c in d["clusters"] if c["isNew"]),
+        "flaky-count": count("flakyTests"),
+        "systemic-count": count("systemic"),
+        "anomalies-count": count("anomalies"),
+        "integrations-count": count("integrations"),
+    },
+    "qa-manager": {
+        "team-time-total": field("teamSeconds"),
+        "alerts-count": count("alerts"),
+        "portfolio-count": count("portfolio"),
+    },
+}
+
+
+def api_dashboard(context: BrowserContext, base: str, persona: str, days: int) -> Any:
+    """The JSON API's view, fetched with the browser's own session cookie."""
+    response = context.request.get(f"{base}/api/v1/dashboards/{persona}?days={days}")
+    assert response.status == 200, response.text()
+    body = response.json()
+    assert body["persona"] == persona
+    assert body["filters"]["days"] == days
+    return body["dashboard"]
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_each_persona_view_opens(
     browser: BrowserContext, server: Server, shots: Path, persona: str
@@ -300,6 +367,14 @@ def test_each_persona_view_opens(
         )
         expect(page.locator(".periods [aria-current=true]")).to_have_text(f"{days} days")
         expect(page.locator(".scope")).to_contain_text(f"last {days} days")
+        data = api_dashboard(browser, server.base, persona, days)
+        for stat, expected in STATS[persona].items():
+            shown = page.get_by_test_id(f"stat-{stat}")
+            expect(shown).to_have_count(1)
+            value = expected(data)
+            assert shown.get_attribute("data-value") == str(value), (persona, days, stat)
+            if stat.endswith("-count") or stat.endswith("-new"):
+                expect(shown).to_have_text(str(value))
     page.screenshot(path=shots / f"{persona}-90d.png", full_page=True)
     assert errors == [], "\n".join(errors)
     page.close()
@@ -356,4 +431,69 @@ def test_keyboard_reaches_the_content_and_shows_focus(
             seen.append(href)
     expected = [f"/dashboards/{p}" for p in PERSONAS]
     assert [h for h in seen if h in expected] == expected
+    page.close()
+
+
+def table_cells(page: Page, table: str) -> list[list[str]]:
+    """A table's body as the CSV should hold it: raw numbers (`data-value`), else the text."""
+    return list(
+        page.get_by_test_id(f"table-{table}").evaluate(
+            """t => [...t.tBodies[0].rows].map(r => [...r.cells].map(
+                c => c.dataset.value !== undefined ? c.dataset.value : c.innerText.trim()))"""
+        )
+    )
+
+
+def test_team_time_table_matches_the_api(browser: BrowserContext, server: Server) -> None:
+    page = browser.new_page()
+    page.goto(server.base + "/dashboards/qa-manager?days=90")
+    data = api_dashboard(browser, server.base, "qa-manager", 90)
+    rows = table_cells(page, "team-time")
+    assert rows, "the seeded store has team time"
+    assert rows == [
+        [t["activity"], t["step"], str(t["seconds"]), str(t["entries"])] for t in data["teamTime"]
+    ]
+    assert sum(int(r[2]) for r in rows) == data["teamSeconds"]
+    page.close()
+
+
+def test_csv_export_holds_the_table(browser: BrowserContext, server: Server) -> None:
+    page = browser.new_page()
+    page.goto(server.base + "/dashboards/qa-manager?days=90")
+    link = page.get_by_test_id("table-team-time").locator("caption a.csv")
+    expect(link).to_have_text("CSV")
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename.endswith(".csv")
+    path = download.path()
+    with open(path, newline="", encoding="utf-8") as f:
+        records = list(csv.reader(f))
+    headers = page.get_by_test_id("table-team-time").locator("thead th").all_inner_texts()
+    assert records[0] == headers
+    assert records[1:] == table_cells(page, "team-time")
+    page.close()
+
+
+@pytest.mark.parametrize("persona", ["tech-lead", "qa-manager"])
+def test_drill_down_opens_the_detail_page(
+    browser: BrowserContext, server: Server, shots: Path, persona: str
+) -> None:
+    page = browser.new_page()
+    errors = watch_console(page)
+    page.goto(f"{server.base}/dashboards/{persona}?days=90")
+    links = page.locator("[data-testid^=table-] tbody td a")
+    assert links.count() > 0, f"the seeded {persona} view links to nothing"
+    link = links.first
+    href = link.get_attribute("href")
+    text = link.inner_text().strip()
+    assert href and href.startswith("/")
+    with page.expect_navigation():
+        link.click()
+    assert page.url == server.base + href
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_be_visible()
+    expect(page.locator("main")).to_contain_text(text)
+    page.screenshot(path=shots / f"{persona}-detail.png", full_page=True)
+    assert errors == [], "\n".join(errors)
     page.close()
