@@ -6,28 +6,13 @@
 
 use std::fmt::Write as _;
 
+use qapms_core::report::html::escape;
+
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 160.0;
 const PAD_LEFT: f64 = 44.0;
 const PAD_BOTTOM: f64 = 22.0;
 const PAD_TOP: f64 = 10.0;
-
-/// Escapes text for SVG (XML) content and attributes.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 #[expect(
     clippy::cast_precision_loss,

@@ -27,8 +27,9 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-wei
 dd{margin:0}.over{color:#8a1c1c}.under{color:#1d5e20}a{color:#0b4f9c}\
 svg text{font-size:12px;fill:#1b1b1b}";
 
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
+/// Escapes text for HTML (and SVG/XML) content and attribute values; other control
+/// characters than line breaks and tabs are dropped.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
