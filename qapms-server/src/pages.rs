@@ -20,7 +20,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, extract::FromRequestParts as _};
-use qapms_core::model::Role;
+use qapms_core::dashboard::Persona;
 use serde::Deserialize;
 
 use crate::auth::{self, CurrentUser};
@@ -35,72 +35,6 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/dashboards/{persona}", get(dashboard))
         .route("/dashboards/{persona}/export/{file}", get(export_csv))
         .merge(crate::detail_pages::router())
-}
-
-/// The five persona views.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Persona {
-    Qa,
-    Pm,
-    Po,
-    TechLead,
-    QaManager,
-}
-
-impl Persona {
-    pub(crate) const ALL: [Persona; 5] = [
-        Persona::Qa,
-        Persona::Pm,
-        Persona::Po,
-        Persona::TechLead,
-        Persona::QaManager,
-    ];
-
-    pub(crate) fn slug(self) -> &'static str {
-        match self {
-            Self::Qa => "qa",
-            Self::Pm => "pm",
-            Self::Po => "po",
-            Self::TechLead => "tech-lead",
-            Self::QaManager => "qa-manager",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Self::Qa => "QA",
-            Self::Pm => "PM",
-            Self::Po => "PO",
-            Self::TechLead => "Tech Lead",
-            Self::QaManager => "QA Manager",
-        }
-    }
-
-    fn core(self) -> qapms_core::dashboard::Persona {
-        use qapms_core::dashboard::Persona as P;
-        match self {
-            Self::Qa => P::Qa,
-            Self::Pm => P::Pm,
-            Self::Po => P::Po,
-            Self::TechLead => P::TechLead,
-            Self::QaManager => P::QaManager,
-        }
-    }
-
-    fn from_slug(slug: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.slug() == slug)
-    }
-
-    /// The view a role lands on after signing in.
-    fn for_role(role: Role) -> Self {
-        match role {
-            Role::Pm => Self::Pm,
-            Role::Po => Self::Po,
-            Role::TechLead => Self::TechLead,
-            Role::QaManager | Role::Admin => Self::QaManager,
-            Role::Qa => Self::Qa,
-        }
-    }
 }
 
 pub(crate) struct NavItem {
@@ -312,11 +246,7 @@ async fn dashboard(
     Path(slug): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let Some(persona) = Persona::from_slug(&slug) else {
-        return Err(ApiError::not_found(format!(
-            "no dashboard `{slug}`; use qa, pm, po, tech-lead or qa-manager"
-        )));
-    };
+    let persona = dash::persona(&slug)?;
     let filters = Filters::parse(request.uri().query().unwrap_or_default())?;
     let Some(user) = optional_user(&state, request).await else {
         return Ok(Redirect::to("/login").into_response());
@@ -350,7 +280,7 @@ async fn dashboard(
     )
     .await;
     // A store that cannot be read degrades the page to its shell and a banner.
-    let panels = match dash::load(&state, &user, persona.core(), &filters).await {
+    let panels = match dash::load(&state, &user, persona, &filters).await {
         Ok(data) => crate::views::panels(&data),
         Err(err) if err.status().is_server_error() => {
             shell.banner.push(

@@ -60,6 +60,29 @@ impl Persona {
     pub fn from_slug(slug: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.slug() == slug)
     }
+
+    /// The name people read: `QA`, `PM`, `PO`, `Tech Lead`, `QA Manager`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Qa => "QA",
+            Self::Pm => "PM",
+            Self::Po => "PO",
+            Self::TechLead => "Tech Lead",
+            Self::QaManager => "QA Manager",
+        }
+    }
+
+    /// The view a user of this role starts on (admins on the manager's).
+    pub fn for_role(role: crate::model::Role) -> Self {
+        use crate::model::Role;
+        match role {
+            Role::Pm => Self::Pm,
+            Role::Po => Self::Po,
+            Role::TechLead => Self::TechLead,
+            Role::QaManager | Role::Admin => Self::QaManager,
+            Role::Qa => Self::Qa,
+        }
+    }
 }
 
 /// A dashboard period: the last 7, 30 or 90 UTC days, today included.
