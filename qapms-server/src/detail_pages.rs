@@ -372,15 +372,8 @@ fn parse_run(text: &str) -> Result<RunId, ApiError> {
 }
 
 async fn run_detail(state: &AppState, _user: &CurrentUser, id: RunId) -> Result<Detail, ApiError> {
-    let run = state.store().run(&id).await?;
-    let summary = dashboard::run_summary(state.store(), &id).await?;
-    let results = state.store().results_for_run(&id).await?;
-    let names: std::collections::HashMap<TestId, String> = state
-        .store()
-        .test_external_ids()
-        .await?
-        .into_iter()
-        .collect();
+    let d = crate::routes::resources::RunDetail::load(state, id).await?;
+    let (run, summary) = (&d.run, &d.summary);
     Ok(Detail {
         title: format!("Run {}", run.name),
         back: ("/dashboards/qa".to_owned(), "QA dashboard".to_owned()),
@@ -413,17 +406,11 @@ async fn run_detail(state: &AppState, _user: &CurrentUser, id: RunId) -> Result<
                 "message",
                 "cluster",
             ],
-            results
+            d.results
                 .iter()
                 .map(|r| {
                     vec![
-                        CellView::link(
-                            names
-                                .get(&r.test_id)
-                                .cloned()
-                                .unwrap_or_else(|| r.test_id.to_string()),
-                            format!("/tests/{}", r.test_id),
-                        ),
+                        CellView::link(d.name(r.test_id), format!("/tests/{}", r.test_id)),
                         CellView::num(r.attempt),
                         CellView::text(r.status.as_str()),
                         r.duration_ms

@@ -6,14 +6,16 @@
 //! personal data: a QA sees only their own, leads and managers their team's, admins
 //! everyone's ([`CurrentUser::scope`]); asking for someone else's is a 403.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use qapms_core::dashboard::{self, Period};
 use qapms_core::model::{
-    IssueKey, PageRequest, RunId, TestId, TicketFilter, TimeEntry, TimeEntryFilter, TimeEntryId,
-    UserId, Workflow, WorkflowFilter, WorkflowId,
+    IssueKey, PageRequest, RunId, TestId, TestResult, TestRun, TicketFilter, TimeEntry,
+    TimeEntryFilter, TimeEntryId, UserId, Workflow, WorkflowFilter, WorkflowId,
 };
 use qapms_core::patterns::alerts::{AlertFilter, AlertId, AlertState};
 use qapms_core::patterns::cluster::CLUSTER_KIND;
@@ -213,24 +215,58 @@ pub(crate) async fn runs(
     }))
 }
 
+/// A run with its summary, every attempt, and the external id of each attempt's test: what
+/// both `/api/v1/runs/{id}` and the run page show.
+pub(crate) struct RunDetail {
+    pub(crate) run: TestRun,
+    pub(crate) summary: dashboard::RunSummary,
+    pub(crate) results: Vec<TestResult>,
+    pub(crate) names: HashMap<TestId, String>,
+}
+
+impl RunDetail {
+    pub(crate) async fn load(state: &AppState, id: RunId) -> Result<Self, ApiError> {
+        let store = state.store();
+        let run = store.run(&id).await?;
+        let summary = dashboard::run_summary(store, &id).await?;
+        let results = store.results_for_run(&id).await?;
+        // Only this run's tests, not every test in the store.
+        let mut ids: Vec<TestId> = results.iter().map(|r| r.test_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let names = store
+            .test_cases_by_id(&ids)
+            .await?
+            .into_iter()
+            .map(|(case, _)| (case.id, case.external_id))
+            .collect();
+        Ok(Self {
+            run,
+            summary,
+            results,
+            names,
+        })
+    }
+
+    /// The test's external id, or its qapms id when the case is gone.
+    pub(crate) fn name(&self, test: TestId) -> String {
+        self.names
+            .get(&test)
+            .cloned()
+            .unwrap_or_else(|| test.to_string())
+    }
+}
+
 pub(crate) async fn run_detail(state: &AppState, id: RunId) -> Result<Value, ApiError> {
-    let run = state.store().run(&id).await?;
-    let summary = dashboard::run_summary(state.store(), &id).await?;
-    let results = state.store().results_for_run(&id).await?;
-    let names: std::collections::HashMap<TestId, String> = state
-        .store()
-        .test_external_ids()
-        .await?
-        .into_iter()
-        .collect();
-    let mut value = to_value(&run)?;
-    value["summary"] = to_value(&summary)?;
+    let d = RunDetail::load(state, id).await?;
+    let mut value = to_value(&d.run)?;
+    value["summary"] = to_value(&d.summary)?;
     value["results"] = Value::Array(
-        results
+        d.results
             .iter()
             .map(|r| {
                 let mut v = to_value(r)?;
-                v["externalId"] = json!(names.get(&r.test_id));
+                v["externalId"] = json!(d.names.get(&r.test_id));
                 Ok(v)
             })
             .collect::<Result<_, ApiError>>()?,
