@@ -276,7 +276,19 @@ pub(crate) async fn merge(
     let mut errors_open = true;
     loop {
         // Both branches are cancel-safe: a read or receive that loses the race took nothing.
+        // Errors first: the pump queues a frame's error before it passes on the frames after
+        // it, so an error waiting here is older than any answer tower-lsp has ready, and the
+        // client sees answers in the order it sent the frames.
         tokio::select! {
+            biased;
+            error = errors.recv(), if errors_open => match error {
+                Some(bytes) => {
+                    if output.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                None => errors_open = false,
+            },
             read = server.read(&mut chunk) => {
                 let n = match read {
                     Ok(0) | Err(_) => return,
@@ -291,14 +303,6 @@ pub(crate) async fn merge(
                     }
                 }
             }
-            error = errors.recv(), if errors_open => match error {
-                Some(bytes) => {
-                    if output.write_all(&bytes).await.is_err() {
-                        return;
-                    }
-                }
-                None => errors_open = false,
-            },
         }
         if output.flush().await.is_err() {
             return;
