@@ -4,6 +4,10 @@ Search jobs are stateful: a created job reports ``RUNNING`` on its first status 
 ``DONE`` after, so clients must poll; results page by ``offset``/``count`` from rows built
 on ``results-stats.splunk5.json`` (plus the multivalue sample's fields). The export endpoint
 streams the NDJSON sample with ``preview`` off, one line per write, as Splunk does.
+
+``saved/searches`` is not in the derived contract; it answers in the shape of Splunk's REST
+reference (the Atom feed as JSON: ``entry[].name``, ``id``, ``updated``, ``acl.app``,
+``content.search``, ``paging``), paged by ``count`` and ``offset``, from ``saved``.
 """
 
 from __future__ import annotations
@@ -18,12 +22,42 @@ from fake_http import Fake, Reply, Request, sample, sample_text
 TOKEN = "splunk-token-s3cret"
 
 
+def saved_search(name: str, app: str, spl: str, **content: Any) -> dict[str, Any]:
+    quoted = name.replace(" ", "%20")
+    return {
+        "name": name,
+        "id": f"https://localhost:8089/servicesNS/nobody/{app}/saved/searches/{quoted}",
+        "updated": "2026-11-30T17:42:10+00:00",
+        "acl": {"app": app, "owner": "nobody", "sharing": "app"},
+        "content": {"search": spl, **content},
+    }
+
+
+SAVED = [
+    saved_search(
+        "Token refresh failures",
+        "auth_app",
+        'search index=auth "refresh_token" (status=401 OR status=403) | timechart count',
+        description="Refresh calls the auth service refused",
+        **{"dispatch.earliest_time": "-7d@d", "is_scheduled": "1"},
+    ),
+    saved_search(
+        "Checkout latency p95",
+        "search",
+        "| tstats perc95(duration) where index=web uri_path=/checkout* by _time span=1h",
+        disabled=False,
+    ),
+    saved_search("Old smoke report", "search", "index=qa smoke=true | stats count", disabled=True),
+]
+
+
 @dataclass
 class FakeSplunk(Fake):
     """Jobs return ``row_count`` rows each."""
 
     row_count: int = 1200
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    saved: list[dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(SAVED))
 
     def __post_init__(self) -> None:
         self.auth_header = f"Bearer {TOKEN}"
@@ -103,6 +137,18 @@ class FakeSplunk(Fake):
             rows = self.rows(job["spl"])[offset : offset + count]
             return Reply(
                 body={"preview": False, "init_offset": offset, "messages": [], "results": rows}
+            )
+        if parts == ["services", "saved", "searches"] and r.method == "GET":
+            offset = int(r.arg("offset") or 0)
+            count = int(r.arg("count") or 30)
+            page = self.saved if count == 0 else self.saved[offset : offset + count]
+            return Reply(
+                body={
+                    "origin": "https://localhost:8089/services/saved/searches",
+                    "entry": page,
+                    "paging": {"total": len(self.saved), "perPage": count, "offset": offset},
+                    "messages": [],
+                }
             )
         if parts == ["services", "search", "v2", "jobs", "export"] and r.method == "POST":
             lines = []

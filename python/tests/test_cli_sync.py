@@ -28,6 +28,8 @@ from conftest import Home
 from fake_grafana import TOKEN as GRAFANA_TOKEN
 from fake_grafana import FakeGrafana
 from fake_jira import FakeJira, serve
+from fake_splunk import TOKEN as SPLUNK_TOKEN
+from fake_splunk import FakeSplunk
 from fake_testmo import TOKEN as TESTMO_TOKEN
 from fake_testmo import FakeTestmo
 
@@ -179,6 +181,67 @@ def test_only_picks_integrations_and_text_output_summarises(
     unknown = home.qapms("sync", "--only", "jiraa")
     assert unknown.returncode == 1
     assert "unknown integration `jiraa`" in unknown.stdout
+
+
+def configure_splunk_rest(home: Home, splunk: FakeSplunk, token: str = SPLUNK_TOKEN) -> None:
+    home.env["SPLUNK_TOKEN"] = token
+    (home.cwd / "qapms.yaml").write_text(
+        f"""\
+integrations:
+  splunk:
+    mode: rest
+    base_url: {splunk.url}
+    auth:
+      method: token
+      token: ${{SPLUNK_TOKEN}}
+    templates:
+      checkout_errors:
+        spl: "index=web status>=500 path=/checkout*"
+"""
+    )
+
+
+def search_splunk(home: Home, query: str) -> list[dict[str, Any]]:
+    result = home.qapms("search", query, "--source", "splunk", "--json")
+    assert result.returncode == 0, result.stderr
+    hits: list[dict[str, Any]] = json.loads(result.stdout)["hits"]
+    return hits
+
+
+def test_splunk_rest_mode_indexes_saved_searches(home: Home, fake_splunk: FakeSplunk) -> None:
+    configure_splunk_rest(home, fake_splunk)
+    code, report = sync_json(home, "--only", "splunk")
+    assert code == 0, report
+    splunk = by_name(report)["splunk"]
+    assert splunk["counts"]["written"] == 4, splunk  # the template and three saved searches
+    assert fake_splunk.calls("GET", "/services/saved/searches")
+
+    hits = search_splunk(home, "refresh")
+    assert [h["key"] for h in hits] == ["auth_app/Token refresh failures"]
+    assert hits[0]["docType"] == "saved_search"
+    assert hits[0]["url"].startswith("https://localhost:8089/servicesNS/nobody/auth_app/")
+    assert hits[0]["status"] == "scheduled"
+    assert [h["key"] for h in search_splunk(home, "smoke")] == ["search/Old smoke report"]
+    assert search_splunk(home, "smoke")[0]["status"] == "disabled"
+
+    # Deleted in Splunk: gone from the store and the index on the next sync.
+    fake_splunk.saved = [s for s in fake_splunk.saved if s["name"] != "Old smoke report"]
+    code, report = sync_json(home, "--only", "splunk")
+    assert code == 0, report
+    assert by_name(report)["splunk"]["counts"]["deleted"] == 1
+    assert search_splunk(home, "smoke") == []
+
+
+def test_splunk_rest_mode_with_a_wrong_token_fails_only_splunk(
+    home: Home, fake_splunk: FakeSplunk
+) -> None:
+    configure_splunk_rest(home, fake_splunk, token="splunk-wrong-token")
+    code, report = sync_json(home, "--only", "splunk")
+    assert code == 1
+    splunk = by_name(report)["splunk"]
+    assert splunk["outcome"] == "failed"
+    assert "authenticated" in splunk["error"] or "401" in splunk["error"], splunk
+    assert "splunk-wrong-token" not in json.dumps(report)
 
 
 def test_one_failing_integration_does_not_stop_the_others(

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use chrono::{TimeZone as _, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
 use qapms_core::ErrorKind;
 use qapms_core::config::{SplunkConfig, SplunkTemplate};
@@ -764,4 +765,126 @@ async fn the_export_reader_pulls_the_body_only_as_rows_are_read() {
             "read ahead of the caller"
         );
     }
+}
+
+/// `saved/searches` sliced by `count` and `offset` from the fixture, as Splunk pages it.
+struct SavedPages {
+    ignore_offset: bool,
+}
+
+impl Respond for SavedPages {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut feed = fixture_json("splunk/saved-searches.response.json");
+        let arg = |name: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.parse::<usize>().ok())
+        };
+        let count = arg("count").unwrap_or(30);
+        let offset = if self.ignore_offset {
+            0
+        } else {
+            arg("offset").unwrap_or(0)
+        };
+        let entries = feed["entry"].as_array().cloned().unwrap_or_default();
+        feed["entry"] = Value::Array(entries.into_iter().skip(offset).take(count).collect());
+        feed["paging"] = json!({"total": 3, "perPage": count, "offset": offset});
+        ResponseTemplate::new(200).set_body_json(feed)
+    }
+}
+
+#[tokio::test]
+async fn saved_searches_are_listed_page_by_page() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/services/saved/searches"))
+        .and(query_param("output_mode", "json"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(SavedPages {
+            ignore_offset: false,
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let saved = client(&server).saved_searches().await.unwrap();
+    let keys: Vec<String> = saved
+        .iter()
+        .map(qapms_core::integrations::splunk::models::SavedSearch::key)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "search/Checkout 5xx by host",
+            "auth_app/Token refresh failures",
+            "search/Login latency p95"
+        ]
+    );
+    let checkout = &saved[0];
+    assert!(checkout.search.starts_with("index=web"));
+    assert_eq!(checkout.earliest.as_deref(), Some("-24h"));
+    assert!(checkout.scheduled && !checkout.disabled);
+    assert_eq!(
+        checkout.updated,
+        Some(Utc.with_ymd_and_hms(2026, 11, 28, 9, 15, 0).unwrap())
+    );
+    // Old servers' string flags; an empty description is none.
+    let token = &saved[1];
+    assert!(token.disabled && !token.scheduled);
+    assert_eq!(token.description, None);
+    assert_eq!(token.owner.as_deref(), Some("ada"));
+    assert!(
+        token
+            .url
+            .as_deref()
+            .unwrap()
+            .contains("/servicesNS/ada/auth_app/")
+    );
+}
+
+#[tokio::test]
+async fn saved_searches_use_the_app_namespace_and_refuse_a_server_ignoring_offset() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/servicesNS/-/search/saved/searches"))
+        .respond_with(SavedPages {
+            ignore_offset: true,
+        })
+        .mount(&server)
+        .await;
+    let splunk = Splunk::builder(server.uri())
+        .token(SecretString::from(TOKEN))
+        .app("search")
+        .retry(RetryPolicy::none())
+        .page_size(2)
+        .build()
+        .unwrap();
+    let err = splunk.saved_searches().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Upstream);
+    assert!(err.message().contains("ignores `offset`"), "{err}");
+}
+
+#[tokio::test]
+async fn a_saved_search_without_spl_names_the_entry() {
+    let server = MockServer::start().await;
+    let mut feed = fixture_json("splunk/saved-searches.response.json");
+    feed["entry"][1]["content"]
+        .as_object_mut()
+        .unwrap()
+        .remove("search");
+    feed["entry"][2]["content"]["disabled"] = json!("maybe");
+    Mock::given(method("GET"))
+        .and(path("/services/saved/searches"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(feed))
+        .mount(&server)
+        .await;
+    let splunk = Splunk::builder(server.uri())
+        .token(SecretString::from(TOKEN))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = splunk.saved_searches().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Upstream);
+    assert!(err.message().contains("entry[1].content.search"), "{err}");
 }

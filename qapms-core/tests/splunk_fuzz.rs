@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use qapms_core::config::SplunkTemplate;
 use qapms_core::integrations::TimeRange;
 use qapms_core::integrations::splunk::models::{
-    SearchId, parse_export_line, parse_job_status, parse_results, parse_server_info,
+    SearchId, parse_export_line, parse_job_status, parse_results, parse_saved_searches,
+    parse_server_info,
 };
 use qapms_core::integrations::splunk::ndjson::LineSplitter;
 use qapms_core::integrations::splunk::{SplTemplates, export_rows};
@@ -21,6 +22,7 @@ fn parse_all(bytes: &[u8]) {
     let _ = parse_results(bytes, "fuzz");
     let _ = parse_export_line(bytes, "fuzz");
     let _ = parse_server_info(bytes, "fuzz");
+    let _ = parse_saved_searches(bytes, "fuzz");
 }
 
 const FIXTURES: &[&[u8]] = &[
@@ -28,6 +30,7 @@ const FIXTURES: &[&[u8]] = &[
     include_bytes!("fixtures/splunk/results-events-multivalue.splunk5.json"),
     include_bytes!("fixtures/splunk/export-stream.ndjson"),
     include_bytes!("fixtures/splunk/server-info.response.json"),
+    include_bytes!("fixtures/splunk/saved-searches.response.json"),
 ];
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -44,7 +47,7 @@ proptest! {
     }
 
     #[test]
-    fn mangled_fixtures_never_panic(which in 0usize..4, cut in 0usize..6000, flip in any::<u8>(), at in 0usize..6000) {
+    fn mangled_fixtures_never_panic(which in 0usize..FIXTURES.len(), cut in 0usize..6000, flip in any::<u8>(), at in 0usize..6000) {
         let text = FIXTURES[which];
         let mut bytes = text[..cut.min(text.len())].to_vec();
         if let Some(b) = bytes.get_mut(at) {

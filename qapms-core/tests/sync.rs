@@ -1395,6 +1395,118 @@ async fn a_bad_batch_writes_nothing(ts: &TestStore) {
     );
 }
 
+/// Splunk's `saved/searches` as a feed the test edits between syncs.
+#[derive(Clone)]
+struct SavedSearches(Arc<RwLock<Value>>);
+
+impl Respond for SavedSearches {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let feed = self
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        ResponseTemplate::new(200).set_body_json(feed)
+    }
+}
+
+async fn splunk_saved_searches_sync_with_edits_and_deletions(ts: &TestStore) {
+    let server = MockServer::start().await;
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/splunk/saved-searches.response.json"),
+    )
+    .unwrap();
+    let feed = SavedSearches(Arc::new(RwLock::new(serde_json::from_str(&text).unwrap())));
+    Mock::given(method("GET"))
+        .and(path("/services/saved/searches"))
+        .respond_with(feed.clone())
+        .mount(&server)
+        .await;
+    let client = qapms_core::integrations::splunk::Splunk::builder(server.uri())
+        .token(SecretString::from("splunk-token"))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (index, _) = SearchIndex::open(dir.path(), ts.store.as_ref(), &|_| {})
+        .await
+        .unwrap();
+    let index = Arc::new(index);
+    let templates = BTreeMap::from([(
+        "checkout_errors".to_owned(),
+        SplunkTemplate {
+            spl: "search index=web status>=500 path=/checkout*".to_owned(),
+            description: None,
+            earliest: None,
+            latest: None,
+        },
+    )]);
+    let syncer = Syncer::new(ts.store.clone())
+        .splunk(templates, client)
+        .index(index.clone());
+    let first = sync(&syncer).await;
+    assert!(first.is_ok(), "{first:?}");
+    assert_eq!(only(&first, "splunk").counts.written, 4, "{first:?}");
+    let key = SearchDocumentKey::new("splunk", "auth_app/Token refresh failures");
+    let docs = ts
+        .store
+        .search_documents_by_key(std::slice::from_ref(&key))
+        .await
+        .unwrap();
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].doc_type, "saved_search");
+    assert_eq!(docs[0].status.as_deref(), Some("disabled"));
+    assert_eq!(
+        docs[0].fields.get("app").map(String::as_str),
+        Some("auth_app")
+    );
+    assert!(
+        docs[0]
+            .url
+            .as_deref()
+            .unwrap()
+            .starts_with("https://localhost:8089/servicesNS/")
+    );
+    assert_eq!(
+        keys_ranked(&index, "refresh source:splunk"),
+        vec!["auth_app/Token refresh failures"]
+    );
+
+    // Nothing changed: nothing written.
+    let again = sync(&syncer).await;
+    assert_eq!(only(&again, "splunk").counts.written, 0, "{again:?}");
+
+    // One edited, one deleted in Splunk.
+    {
+        let mut feed = feed.0.write().unwrap_or_else(PoisonError::into_inner);
+        let entries = feed["entry"].as_array_mut().unwrap();
+        entries.remove(1);
+        entries[0]["content"]["description"] = json!("Checkout gateway errors per host");
+        feed["paging"]["total"] = json!(2);
+    }
+    let third = sync(&syncer).await;
+    assert!(third.is_ok(), "{third:?}");
+    let splunk = only(&third, "splunk");
+    assert_eq!(
+        (splunk.counts.written, splunk.counts.deleted),
+        (1, 1),
+        "{third:?}"
+    );
+    assert!(
+        ts.store
+            .search_documents_by_key(&[key])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(keys_ranked(&index, "refresh source:splunk").is_empty());
+    assert_eq!(
+        keys_ranked(&index, "gateway source:splunk"),
+        vec!["search/Checkout 5xx by host"]
+    );
+}
+
 for_each_backend!(
     jira_twice_is_nothing_new,
     jira_moves_and_deletions_reach_store_and_index,
@@ -1407,4 +1519,5 @@ for_each_backend!(
     postman_file_renames_and_deletions_leave_search,
     postman_api_collections_sync_when_changed,
     a_bad_batch_writes_nothing,
+    splunk_saved_searches_sync_with_edits_and_deletions,
 );

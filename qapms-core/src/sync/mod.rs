@@ -4,7 +4,7 @@
 //! A [`Syncer`] holds one source per integration and runs them concurrently; each one reports
 //! on its own, so a Jira outage does not stop the Testmo sync ([`SyncReport`]). Every source
 //! splits its data into *scopes* (a Jira project, a Testmo project, a Postman collection or
-//! collection file, the Splunk templates, the Grafana dashboards) and writes each step as one
+//! collection file, the Splunk templates or saved searches, the Grafana dashboards) and writes each step as one
 //! [`SyncBatch`]: the rows, the deletions found, the map of upstream ids to local keys and the
 //! scope's cursor commit together, so a sync killed at any point resumes from its last batch
 //! and rewrites at most that batch, by key.
@@ -16,9 +16,9 @@
 //!   Deletions cannot show up in an `updated` query, so a scope is *reconciled* on `--full` and
 //!   once per [`SyncOptions::reconcile_every`]: a key-only listing of the project, and every
 //!   stored issue id it lacks is checked once more by id before its ticket is deleted.
-//! - **Testmo cases, Splunk templates, Grafana dashboards**: a full listing each time (their
-//!   APIs have no change feed), compared with the stored fingerprints: only changed items are
-//!   written, and missing ones are deleted.
+//! - **Testmo cases, Splunk templates and saved searches, Grafana dashboards**: a full listing
+//!   each time (their APIs have no change feed), compared with the stored fingerprints: only
+//!   changed items are written, and missing ones are deleted.
 //! - **Testmo runs**: the manual runs closed since the cursor, each stored with every result
 //!   (one attempt per result) as one batch whose cursor is the run's `closed_at`.
 //! - **Grafana annotations**: those tagged as trouble, from the cursor to now, stored as
@@ -278,6 +278,9 @@ enum Source {
     },
     Splunk {
         templates: BTreeMap<String, SplunkTemplate>,
+        /// In REST mode: the client that lists the saved searches.
+        #[cfg(feature = "splunk")]
+        client: Option<crate::integrations::splunk::Splunk>,
     },
     #[cfg(feature = "grafana")]
     Grafana {
@@ -422,9 +425,9 @@ impl Syncer {
             );
         }
         if let Some(splunk) = integrations.splunk.as_ref().filter(|c| c.enabled) {
-            syncer.sources.push(Source::Splunk {
-                templates: splunk.templates.clone(),
-            });
+            syncer
+                .sources
+                .push(Self::splunk_source(splunk, unlocked, redactor));
         }
         #[cfg(feature = "grafana")]
         if let Some(grafana) = integrations.grafana.as_ref().filter(|c| c.enabled) {
@@ -480,8 +483,57 @@ impl Syncer {
 
     /// Indexes these SPL templates as Splunk searches.
     pub fn splunk_templates(mut self, templates: BTreeMap<String, SplunkTemplate>) -> Self {
-        self.sources.push(Source::Splunk { templates });
+        self.sources.push(Source::Splunk {
+            templates,
+            #[cfg(feature = "splunk")]
+            client: None,
+        });
         self
+    }
+
+    /// Indexes these SPL templates and every saved search `client` can list.
+    #[cfg(feature = "splunk")]
+    pub fn splunk(
+        mut self,
+        templates: BTreeMap<String, SplunkTemplate>,
+        client: crate::integrations::splunk::Splunk,
+    ) -> Self {
+        self.sources.push(Source::Splunk {
+            templates,
+            client: Some(client),
+        });
+        self
+    }
+
+    /// The templates always; the saved searches too in REST mode, where a client that cannot
+    /// be built (a missing secret) fails the Splunk sync with that reason.
+    fn splunk_source(
+        config: &crate::config::SplunkConfig,
+        unlocked: &crate::secrets::Unlocked,
+        redactor: Option<&Redactor>,
+    ) -> Source {
+        let templates = config.templates.clone();
+        #[cfg(feature = "splunk")]
+        if config.mode == crate::config::SplunkMode::Rest {
+            return match crate::integrations::splunk::Splunk::from_config(
+                config,
+                unlocked,
+                redactor.cloned(),
+            ) {
+                Ok(client) => Source::Splunk {
+                    templates,
+                    client: Some(client),
+                },
+                Err(error) => Source::broken("splunk", &error),
+            };
+        }
+        #[cfg(not(feature = "splunk"))]
+        let _ = (unlocked, redactor);
+        Source::Splunk {
+            templates,
+            #[cfg(feature = "splunk")]
+            client: None,
+        }
     }
 
     /// Records Grafana's health, indexes its dashboards and keeps the annotations tagged
@@ -604,7 +656,19 @@ impl Syncer {
             Source::Testmo { client, projects } => testmo::run(&mut cx, client, projects).await,
             #[cfg(feature = "postman")]
             Source::Postman { client } => postman::run(&mut cx, client).await,
-            Source::Splunk { templates } => splunk::run(&mut cx, templates).await,
+            Source::Splunk {
+                templates,
+                #[cfg(feature = "splunk")]
+                client,
+            } => {
+                let templated = splunk::run(&mut cx, templates).await;
+                #[cfg(feature = "splunk")]
+                let templated = match (templated, client) {
+                    (Ok(()), Some(client)) => splunk::saved_searches(&mut cx, client).await,
+                    (other, _) => other,
+                };
+                templated
+            }
             #[cfg(feature = "grafana")]
             Source::Grafana {
                 client,

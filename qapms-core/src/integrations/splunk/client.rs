@@ -13,6 +13,8 @@
 //! yielded unless [`Export::preview`] asks for the batches too. The body is read chunk by
 //! chunk and split by [`super::ndjson::LineSplitter`], so memory holds one chunk and one line,
 //! never the result set. An `ERROR`/`FATAL` message in the stream ends it with an error.
+//!
+//! Saved searches (`GET saved/searches`) are read whole, page by page, for the search index.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -25,8 +27,8 @@ use reqwest::StatusCode;
 use super::config::SplunkBuilder;
 use super::error::{explain, job_failed, stream_error};
 use super::models::{
-    Created, DispatchState, ExportRow, JobStatus, SearchId, ServerInfo, parse_export_line,
-    parse_job_status, parse_results, parse_server_info,
+    Created, DispatchState, ExportRow, JobStatus, SavedSearch, SearchId, ServerInfo,
+    parse_export_line, parse_job_status, parse_results, parse_saved_searches, parse_server_info,
 };
 use super::ndjson::LineSplitter;
 use crate::http::{HttpClient, MetricsSnapshot, OffsetPage, offset_stream};
@@ -170,6 +172,55 @@ impl Splunk {
             .await
             .map_err(explain)?;
         parse_server_info(&response.body, "splunk GET /services/server/info")
+    }
+
+    /// Every saved search visible to the caller (in the configured app's namespace when
+    /// there is one), read `count` at a time by `offset`.
+    ///
+    /// ```no_run
+    /// # async fn run(splunk: qapms_core::integrations::splunk::Splunk) -> qapms_core::Result<()> {
+    /// for saved in splunk.saved_searches().await? {
+    ///     tracing::info!(name = %saved.name, spl = %saved.search);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn saved_searches(&self) -> Result<Vec<SavedSearch>> {
+        let path = self.path("saved/searches");
+        let what = format!("splunk GET {path}");
+        let count = self.inner.page_size.max(1);
+        let mut all: Vec<SavedSearch> = Vec::new();
+        loop {
+            let response = self
+                .http()
+                .get(&path)
+                .query("output_mode", "json")
+                .query("count", count.to_string())
+                .query("offset", all.len().to_string())
+                .operation("saved_searches")
+                .send()
+                .await
+                .map_err(explain)?;
+            let page = parse_saved_searches(&response.body, &what)?;
+            let got = page.searches.len();
+            // A server that ignores `offset` would send the first page forever.
+            if got > 0
+                && !all.is_empty()
+                && all.first().map(SavedSearch::key) == page.searches.first().map(SavedSearch::key)
+            {
+                return Err(Error::new(
+                    ErrorKind::Upstream,
+                    format!(
+                        "{what} sent the first page again for offset {}; it ignores `offset`",
+                        all.len()
+                    ),
+                ));
+            }
+            all.extend(page.searches);
+            let total = page.total.unwrap_or(u64::MAX);
+            if got < count as usize || all.len() as u64 >= total {
+                return Ok(all);
+            }
+        }
     }
 
     /// Search jobs: create, poll, read, cancel.

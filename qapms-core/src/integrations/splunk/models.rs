@@ -126,6 +126,18 @@ fn first_content(body: &[u8], what: &str) -> Result<Map<String, Value>> {
 }
 
 fn flag(content: &Map<String, Value>, key: &str, what: &str) -> Result<bool> {
+    flag_at(content, key, 0, what)
+}
+
+/// A flag of the `entry`-th entry's content.
+fn flag_at(content: &Map<String, Value>, key: &str, entry: usize, what: &str) -> Result<bool> {
+    let bad = || {
+        upstream(
+            what,
+            &format!("entry[{entry}].content.{key}"),
+            "expected a flag",
+        )
+    };
     match content.get(key) {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
@@ -133,17 +145,9 @@ fn flag(content: &Map<String, Value>, key: &str, what: &str) -> Result<bool> {
         Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
             "1" | "true" => Ok(true),
             "0" | "false" | "" => Ok(false),
-            _ => Err(upstream(
-                what,
-                &format!("entry[0].content.{key}"),
-                "expected a flag",
-            )),
+            _ => Err(bad()),
         },
-        Some(_) => Err(upstream(
-            what,
-            &format!("entry[0].content.{key}"),
-            "expected a flag",
-        )),
+        Some(_) => Err(bad()),
     }
 }
 
@@ -256,6 +260,115 @@ pub fn parse_server_info(body: &[u8], what: &str) -> Result<ServerInfo> {
         version: text("version"),
         server_name: text("serverName"),
         build: text("build"),
+    })
+}
+
+/// A saved search (report or alert), from `saved/searches`: what a QA looks for when they
+/// need "the query for checkout errors" that someone already wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SavedSearch {
+    pub name: String,
+    /// The SPL.
+    pub search: String,
+    pub description: Option<String>,
+    /// `dispatch.earliest_time` and `dispatch.latest_time`, as Splunk writes them (`-24h`).
+    pub earliest: Option<String>,
+    pub latest: Option<String>,
+    /// The app and owner of its namespace (`acl`).
+    pub app: Option<String>,
+    pub owner: Option<String>,
+    pub disabled: bool,
+    pub scheduled: bool,
+    /// The entry's own URL (`id`), the link back to it.
+    pub url: Option<String>,
+    pub updated: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl SavedSearch {
+    /// Unique across apps: `app/name`, or the name alone outside any app.
+    pub fn key(&self) -> String {
+        match &self.app {
+            Some(app) => format!("{app}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// One page of `saved/searches`, with the total Splunk reports in `paging`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedSearchPage {
+    pub searches: Vec<SavedSearch>,
+    pub total: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SavedFeed {
+    #[serde(default)]
+    entry: Vec<SavedEntry>,
+    #[serde(default)]
+    paging: Option<Paging>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SavedEntry {
+    name: String,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    updated: Option<String>,
+    #[serde(default)]
+    acl: Map<String, Value>,
+    #[serde(default)]
+    content: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Paging {
+    #[serde(default)]
+    total: Option<u64>,
+}
+
+/// Reads a page of `saved/searches` (`output_mode=json`).
+pub fn parse_saved_searches(body: &[u8], what: &str) -> Result<SavedSearchPage> {
+    let feed: SavedFeed = crate::http::decode_json(body, what)?;
+    let searches = feed
+        .entry
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let text = |map: &Map<String, Value>, key: &str| {
+                map.get(key)
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            };
+            let search = text(&e.content, "search")
+                .ok_or_else(|| upstream(what, &format!("entry[{i}].content.search"), "no SPL"))?;
+            Ok(SavedSearch {
+                search,
+                description: text(&e.content, "description"),
+                earliest: text(&e.content, "dispatch.earliest_time"),
+                latest: text(&e.content, "dispatch.latest_time"),
+                app: text(&e.acl, "app"),
+                owner: text(&e.acl, "owner"),
+                disabled: flag_at(&e.content, "disabled", i, what)?,
+                scheduled: flag_at(&e.content, "is_scheduled", i, what)?,
+                url: e.id,
+                // Splunk writes `2024-03-01T10:00:00+00:00`; an unreadable time is not worth
+                // failing the listing for.
+                updated: e
+                    .updated
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&chrono::Utc)),
+                name: e.name,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(SavedSearchPage {
+        searches,
+        total: feed.paging.and_then(|p| p.total),
     })
 }
 
