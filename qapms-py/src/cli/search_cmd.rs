@@ -7,9 +7,11 @@
 //! reading stdout see only results.
 //!
 //! With `search.embeddings` configured, results are re-ranked by meaning
-//! (`qapms_core::search::hybrid`). Semantic ranking is an extra: a key that cannot be unlocked,
-//! an endpoint that is down, slow or rate-limited, all leave the keyword ranking in place with
-//! a note on stderr, never a failed search.
+//! (`qapms_core::search::hybrid`), and `--reindex` also embeds the documents whose vector is
+//! missing or stale, so a fresh install gets semantic ranking without waiting for a sync.
+//! Semantic ranking is an extra: a key that cannot be unlocked, an endpoint that is down, slow
+//! or rate-limited, all leave the keyword ranking in place with a note on stderr, never a
+//! failed search or rebuild.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -18,7 +20,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use qapms_core::config::Loaded;
 use qapms_core::model::IssueKey;
-use qapms_core::search::embed::EmbeddingClient;
+use qapms_core::search::embed::{EmbedOutcome, EmbedProgress, EmbeddingClient, embed_pending};
 use qapms_core::search::hybrid::{DEFAULT_TOP_K, HybridOptions, hybrid_search};
 use qapms_core::search::{
     Grouping, IndexProgress, IndexStatus, RebuildReason, RelatedItems, SearchHit, SearchIndex,
@@ -68,6 +70,15 @@ fn progress_bar(enabled: bool) -> ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+/// What `--reindex --json` prints: the index status, and what embedding did when configured.
+#[derive(serde::Serialize)]
+struct Reindexed<'a> {
+    #[serde(flatten)]
+    status: &'a IndexStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    embeddings: Option<&'a EmbedOutcome>,
 }
 
 fn report(bar: &ProgressBar, p: IndexProgress) {
@@ -132,7 +143,7 @@ pub(crate) fn run(ctx: &Context, args: &SearchArgs, out: &mut Output) -> Result<
     let default_limit = loaded.config.search.default_limit as usize;
     let fuzzy = loaded.config.search.fuzzy_max_distance;
     let interactive = std::io::stderr().is_terminal() && !args.json;
-    let semantic = if args.query.is_some() {
+    let semantic = if args.query.is_some() || args.reindex {
         embedder(ctx, &loaded, out)
     } else {
         None
@@ -216,8 +227,19 @@ pub(crate) fn run(ctx: &Context, args: &SearchArgs, out: &mut Output) -> Result<
                 } else {
                     print_results(out, &results, std::io::stdout().is_terminal());
                 }
-            } else if args.json {
-                out.line(&to_json(&status)?);
+            } else {
+                let embedded = match &semantic {
+                    Some((client, _)) => {
+                        Some(embed_all(store.as_ref(), client, interactive, out).await?)
+                    }
+                    None => None,
+                };
+                if args.json {
+                    out.line(&to_json(&Reindexed {
+                        status: &status,
+                        embeddings: embedded.as_ref(),
+                    })?);
+                }
             }
             Ok::<i32, CliError>(0)
         }
@@ -225,6 +247,48 @@ pub(crate) fn run(ctx: &Context, args: &SearchArgs, out: &mut Output) -> Result<
         store.close().await;
         answered
     })
+}
+
+/// Embeds what `--reindex` indexed and has no current vector, with a progress bar; an endpoint
+/// failure ends the pass with a warning (the next `--reindex` or sync resumes it).
+async fn embed_all(
+    store: &dyn store::Store,
+    client: &EmbeddingClient,
+    interactive: bool,
+    out: &mut Output,
+) -> Result<EmbedOutcome, CliError> {
+    let bar = if interactive {
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("embedding {spinner} {msg} ({elapsed})") {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let on_progress = |p: EmbedProgress| {
+        bar.set_message(format!(
+            "{} embedded of {} looked at",
+            p.embedded, p.scanned
+        ));
+    };
+    let outcome = embed_pending(store, client, &on_progress).await;
+    bar.finish_and_clear();
+    let outcome = outcome?;
+    match &outcome.warning {
+        Some(warning) => out.note(&format!(
+            "warning: embedding stopped early ({warning}); {} documents embedded, search ranks \
+             the rest by keywords until the next --reindex or sync",
+            outcome.embedded
+        )),
+        None => out.note(&format!(
+            "embedded {} documents with {} ({} already current)",
+            outcome.embedded,
+            client.model(),
+            outcome.unchanged
+        )),
+    }
+    Ok(outcome)
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, CliError> {
