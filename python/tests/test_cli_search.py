@@ -137,3 +137,29 @@ def test_fuzzy_key_matches(home: Home) -> None:
     typo = json.loads(home.qapms("search", "curency", "--json").stdout)
     assert typo["hits"][0]["matched"] == "typo"
     assert typo["notes"]
+
+
+def test_clusters_and_workflow_notes_are_searchable(home: Home) -> None:
+    imported(home)
+    assert home.qapms("search", "token").returncode == 0  # the index exists before both
+    analysis = home.qapms("patterns", "analyze", "--json")
+    assert analysis.returncode == 0, analysis.stderr
+    started = home.qapms("workflow", "start", "verify_ticket", "PAY-7", "--user", "ada", "--json")
+    assert started.returncode == 0, started.stderr
+    note = home.qapms(
+        "workflow", "note", "the refund webhook retried three times", "--user", "ada", "--json"
+    )
+    assert note.returncode == 0, note.stderr
+
+    clusters = json.loads(
+        home.qapms("search", "AssertionError", "--source", "cluster", "--json").stdout
+    )
+    assert [h["docType"] for h in clusters["hits"]] == ["cluster"], clusters
+    assert clusters["hits"][0]["url"].startswith("qapms://clusters/")
+    workflows = json.loads(home.qapms("search", "webhook", "--source", "workflow", "--json").stdout)
+    assert len(workflows["hits"]) == 1, workflows
+    hit = workflows["hits"][0]
+    assert hit["key"] == json.loads(started.stdout)["workflow"]["id"]
+    assert hit["links"] == ["PAY-7"]
+    linked = json.loads(home.qapms("search", "ticket:PAY-7", "--json").stdout)
+    assert [h["key"] for h in linked["hits"]] == [hit["key"]]

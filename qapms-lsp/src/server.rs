@@ -145,6 +145,7 @@ async fn refresh_loop(client: Client, session: Arc<Session>, progress: bool) {
     loop {
         interval.tick().await;
         let ws = session.workspace();
+        ws.catch_up_index().await;
         if ws.jira.is_none() {
             continue;
         }

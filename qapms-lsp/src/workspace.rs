@@ -611,6 +611,17 @@ impl Workspace {
             .clone()
     }
 
+    /// Brings the search index, if it was opened, up to date with the store's failure
+    /// clusters and workflows, which analysis and workflow actions elsewhere change.
+    pub(crate) async fn catch_up_index(&self) {
+        let (Some(Some(index)), Some(store)) = (self.index.get(), self.store.as_ref()) else {
+            return;
+        };
+        if let Err(err) = index.catch_up(store.as_ref()).await {
+            tracing::debug!(error = %err, "search index catch-up skipped");
+        }
+    }
+
     /// The workspace-relative path of a file URI path, with `/` separators.
     pub(crate) fn relative_path(&self, path: &str) -> String {
         let path = Path::new(path);

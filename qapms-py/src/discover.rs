@@ -43,7 +43,9 @@ fn index_dir(inner: &Inner) -> PyResult<PathBuf> {
     })
 }
 
-/// The workspace's index, opened (and if need be rebuilt) on first use.
+/// The workspace's index, opened (and if need be rebuilt) on first use, and caught up with
+/// the clusters and workflows that analysis and workflow actions changed since (a couple of
+/// small store reads when nothing did).
 pub(crate) async fn index(inner: &Inner) -> PyResult<Arc<SearchIndex>> {
     let dir = index_dir(inner)?;
     let fuzzy = inner.loaded.config.search.fuzzy_max_distance;
@@ -56,6 +58,10 @@ pub(crate) async fn index(inner: &Inner) -> PyResult<Arc<SearchIndex>> {
             Ok::<_, PyErr>(Arc::new(index.with_fuzzy_distance(fuzzy)))
         })
         .await?;
+    if let Err(err) = index.catch_up(inner.store.as_ref()).await {
+        // Another process writing the index; the clusters and workflows stay as they were.
+        tracing::debug!(error = %err, "search index catch-up skipped");
+    }
     Ok(index.clone())
 }
 

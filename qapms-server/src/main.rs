@@ -445,8 +445,13 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
         demo,
         search: open_search(store.as_ref(), config, data_dir, credentials, redactor).await,
     };
+    let index = options.search.as_ref().map(|s| s.index().clone());
     let state = AppState::with_options(store.clone(), options);
-    let _scheduler = Scheduler::start(store.clone(), integrations);
+    let mut scheduler = Scheduler::start(store.clone(), integrations);
+    if let Some(index) = index {
+        scheduler = scheduler.follow_index(store.clone(), index);
+    }
+    let _scheduler = scheduler;
 
     let listener = tokio::net::TcpListener::bind(bind)
         .await

@@ -8,7 +8,10 @@
 //! skip that tick. An integration whose checks have failed for [`DOWN_ALERT_AFTER`] gets an
 //! `integration_down` alert (one open alert per integration, refreshed while it stays down,
 //! resolved by the first healthy check); it is logged and the page shell shows it as a banner.
-//! An hourly job deletes expired sessions under the same kind of lease.
+//! An hourly job deletes expired sessions under the same kind of lease. The search index is
+//! local to each instance, so its catch-up job (failure clusters and workflows changed by
+//! analysis or by actions anywhere, see `SearchIndex::catch_up`) runs on every instance,
+//! without a lease.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +19,7 @@ use std::time::Duration;
 use chrono::Utc;
 use qapms_core::http::MetricsSnapshot;
 use qapms_core::integrations::{Health, HealthReport, Integration};
+use qapms_core::search::SearchIndex;
 use qapms_core::store::{IntegrationCheck, NewAlert, Store};
 use serde_json::json;
 use tokio_util_like::CancelOnDrop;
@@ -134,11 +138,15 @@ pub const PURGE_SESSIONS_JOB: &str = "purge-sessions";
 /// How often expired sessions are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_hours(1);
 
+/// How often the search index catches up with clusters and workflows.
+const INDEX_CATCH_UP_INTERVAL: Duration = Duration::from_secs(15);
+
 /// The background scheduler; dropping it stops its jobs.
 #[derive(Debug)]
 pub struct Scheduler {
     _health: CancelOnDrop,
     _purge: CancelOnDrop,
+    _index: Option<CancelOnDrop>,
 }
 
 impl Scheduler {
@@ -179,6 +187,31 @@ impl Scheduler {
         Self {
             _health: CancelOnDrop(task),
             _purge: CancelOnDrop(purge),
+            _index: None,
+        }
+    }
+
+    /// Also keeps `index` current with the store's clusters and workflows.
+    #[must_use]
+    pub fn follow_index(self, store: Arc<dyn Store>, index: Arc<SearchIndex>) -> Self {
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(INDEX_CATCH_UP_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match index.catch_up(store.as_ref()).await {
+                    Ok(Some(n)) => {
+                        tracing::debug!(documents = n, "clusters and workflows re-indexed");
+                    }
+                    Ok(None) => {}
+                    // Another process writing the index is the usual cause; the next tick retries.
+                    Err(err) => tracing::debug!(error = %err, "search index catch-up skipped"),
+                }
+            }
+        });
+        Self {
+            _index: Some(CancelOnDrop(task)),
+            ..self
         }
     }
 }

@@ -1,8 +1,8 @@
 //! What the index holds for each thing, built from the store's rows.
 //!
 //! Every indexed document has one `uid` that names it in the index (`t:PAY-12` for a ticket,
-//! `c:<test id>` for a test case, `d:<source>/<key>` for a search document), so an update or a
-//! delete replaces exactly that document. Jira descriptions and comments arrive as ADF (Cloud)
+//! `c:<test id>` for a test case, `d:<source>/<key>` for a search document, `p:<id>` for a failure
+//! cluster, `w:<id>` for a workflow), so an update or a delete replaces exactly that document. Jira descriptions and comments arrive as ADF (Cloud)
 //! or plain strings (Data Center) inside the ticket's raw JSON; [`adf_text`] flattens either to
 //! text without recursion, so a deeply nested payload cannot overflow the stack.
 
@@ -19,8 +19,10 @@ pub const TYPE_TICKET: &str = "ticket";
 pub const TYPE_CASE: &str = "case";
 /// `doc_type` of a Postman request written to `search_documents`.
 pub const TYPE_REQUEST: &str = "request";
-/// `doc_type` of a failure cluster written to `search_documents`.
+/// `doc_type` of a failure cluster (read from the analysis' `patterns` rows).
 pub const TYPE_CLUSTER: &str = "cluster";
+/// `doc_type` of a workflow with its notes and step outcomes.
+pub const TYPE_WORKFLOW: &str = "workflow";
 
 /// Longest text kept per document body; longer text is cut at a character boundary, so one
 /// huge pasted log cannot blow up the index.
@@ -183,7 +185,7 @@ impl IndexDoc {
     }
 }
 
-fn push_paragraph(out: &mut String, text: &str) {
+pub(super) fn push_paragraph(out: &mut String, text: &str) {
     let text = text.trim();
     if text.is_empty() {
         return;
@@ -194,7 +196,7 @@ fn push_paragraph(out: &mut String, text: &str) {
     out.push_str(text);
 }
 
-fn truncate(mut text: String) -> String {
+pub(super) fn truncate(mut text: String) -> String {
     if text.len() > MAX_BODY_BYTES {
         let mut cut = MAX_BODY_BYTES;
         while !text.is_char_boundary(cut) {

@@ -22,7 +22,10 @@ use tantivy::{
 };
 
 use super::compile::Compiler;
-use super::document::{DocRef, IndexDoc, TYPE_CASE, TYPE_CLUSTER, TYPE_REQUEST, TYPE_TICKET};
+use super::derived;
+use super::document::{
+    DocRef, IndexDoc, TYPE_CASE, TYPE_CLUSTER, TYPE_REQUEST, TYPE_TICKET, TYPE_WORKFLOW,
+};
 use super::fuzzy::IdTable;
 use super::pages::DocPages;
 use super::query::{self, Clause, ParsedQuery};
@@ -125,6 +128,11 @@ impl SearchIndex {
         let (index, needs) = Self::open_dir(dir)?;
         match needs {
             None => {
+                // Clusters and workflows change outside sync; bring them up to date. A failure
+                // (another process is writing) only leaves them as they were.
+                if let Err(err) = index.catch_up(store).await {
+                    tracing::warn!(error = %err, "clusters and workflows not re-indexed");
+                }
                 let documents = index.reader.searcher().num_docs();
                 Ok((index, IndexStatus::Ready { documents }))
             }
@@ -323,11 +331,17 @@ impl SearchIndex {
     ) -> Result<u64> {
         // Written first, so a build killed halfway is redone on the next open.
         let _ = std::fs::remove_file(self.dir.join(VERSION_FILE));
+        let _ = std::fs::remove_file(self.dir.join(derived::DERIVED_FILE));
+        // Taken before the walk: what changes during it is caught up on the next open.
+        let signature = derived::snapshot(store).await?.signature;
         let total = store.info().await.ok().map(|info| {
             info.tables
                 .iter()
                 .filter(|(t, _)| {
-                    matches!(t.as_str(), "tickets" | "test_cases" | "search_documents")
+                    matches!(
+                        t.as_str(),
+                        "tickets" | "test_cases" | "search_documents" | "workflows"
+                    )
                 })
                 .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
                 .sum()
@@ -353,8 +367,47 @@ impl SearchIndex {
         }
         self.commit(writer)?;
         self.stamp()?;
+        std::fs::write(self.dir.join(derived::DERIVED_FILE), &signature)?;
         tracing::info!(dir = %self.dir.display(), documents = done, "search index built");
         Ok(done)
+    }
+
+    /// Re-indexes the failure clusters and workflows when they changed since they were last
+    /// indexed (see [`super::derived`]); returns how many documents were written, or `None`
+    /// when nothing had changed. Analysis and workflow actions in any front-end are seen by
+    /// the next call, which `open` makes and long-running front-ends make periodically.
+    ///
+    /// ```no_run
+    /// # async fn run(index: &qapms_core::search::SearchIndex, store: &dyn qapms_core::store::Store) -> qapms_core::Result<()> {
+    /// if let Some(n) = index.catch_up(store).await? {
+    ///     tracing::debug!(documents = n, "clusters and workflows re-indexed");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn catch_up(&self, store: &dyn Store) -> Result<Option<u64>> {
+        let stamp = self.dir.join(derived::DERIVED_FILE);
+        let snapshot = derived::snapshot(store).await?;
+        if std::fs::read_to_string(&stamp).is_ok_and(|s| s == snapshot.signature) {
+            return Ok(None);
+        }
+        let mut docs: Vec<IndexDoc> = snapshot
+            .clusters
+            .iter()
+            .map(derived::from_cluster)
+            .collect();
+        docs.extend(derived::workflow_docs(store).await?);
+        let writer = self.writer(APPLY_MEMORY, 1)?;
+        for doc_type in [TYPE_CLUSTER, TYPE_WORKFLOW] {
+            writer.delete_term(Term::from_field_text(self.fields.doc_type, doc_type));
+        }
+        for doc in &docs {
+            writer
+                .add_document(self.to_document(doc))
+                .map_err(|e| index_error("cannot add a document", e))?;
+        }
+        self.commit(writer)?;
+        std::fs::write(&stamp, &snapshot.signature)?;
+        Ok(Some(docs.len() as u64))
     }
 
     /// Applies what the sync loop saw change, re-reading each thing from the store, and

@@ -7,7 +7,10 @@
 //! version, and says so in the returned [`IndexStatus`], so a front-end can tell the user. The
 //! sync loop keeps it current with [`SearchIndex::apply`], which re-reads the named things from
 //! the store (a thing that is gone is deleted; a rename is a [`IndexChange::Renamed`]) and
-//! commits, so searches see the change as soon as the call returns.
+//! commits, so searches see the change as soon as the call returns. Failure clusters and
+//! workflows change outside sync (analysis, workflow actions in any front-end), so
+//! [`SearchIndex::catch_up`] re-indexes them when their signature in the store changed; `open`
+//! calls it, and the server and the editor call it periodically (see `derived.rs`).
 //!
 //! Queries ([`SearchRequest`]) use a small language (see [`query`](self::query) for the
 //! grammar): free text ranked by BM25, phrases, prefixes, field filters, negation. Ids and keys
@@ -25,6 +28,7 @@
 //! about a millisecond, so async callers may call them inline.
 
 mod compile;
+mod derived;
 mod document;
 pub mod embed;
 mod fuzzy;
@@ -40,7 +44,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use document::{DocRef, IndexDoc, TYPE_CASE, TYPE_CLUSTER, TYPE_REQUEST, TYPE_TICKET};
+pub use document::{
+    DocRef, IndexDoc, TYPE_CASE, TYPE_CLUSTER, TYPE_REQUEST, TYPE_TICKET, TYPE_WORKFLOW,
+};
 pub use index::SearchIndex;
 
 /// Why the index was (or must be) rebuilt.

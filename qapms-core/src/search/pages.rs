@@ -1,9 +1,11 @@
 //! Every document the index is built from, page by page: tickets, then test cases, then search
-//! documents, each in key order, as [`IndexDoc`]s.
+//! documents, each in key order, then failure clusters and workflows (see [`super::derived`]),
+//! as [`IndexDoc`]s.
 //!
 //! The index rebuild and the embedding pass both walk the whole store this way; keeping the walk
 //! in one place keeps them agreeing on what "every document" is and on the uids.
 
+use super::derived;
 use super::document::IndexDoc;
 use crate::Result;
 use crate::model::{IssueKey, SearchDocumentKey, TestId};
@@ -14,6 +16,8 @@ enum Cursor {
     Tickets(Option<IssueKey>),
     Cases(Option<TestId>),
     Documents(Option<SearchDocumentKey>),
+    /// Clusters and workflows, read whole: there are hundreds to thousands, not millions.
+    Derived,
     Done,
 }
 
@@ -67,12 +71,21 @@ impl<'a> DocPages<'a> {
                     .await?;
                 let next = match page.last() {
                     Some(last) if full(page.len()) => Cursor::Documents(Some(last.key())),
-                    _ => Cursor::Done,
+                    _ => Cursor::Derived,
                 };
                 (
                     page.iter().map(IndexDoc::from_search_document).collect(),
                     next,
                 )
+            }
+            Cursor::Derived => {
+                let clusters = self
+                    .store
+                    .patterns_of_kind(crate::patterns::cluster::CLUSTER_KIND)
+                    .await?;
+                let mut docs: Vec<IndexDoc> = clusters.iter().map(derived::from_cluster).collect();
+                docs.extend(derived::workflow_docs(self.store).await?);
+                (docs, Cursor::Done)
             }
             Cursor::Done => return Ok(None),
         };

@@ -47,6 +47,10 @@ impl SearchService {
         }
     }
 
+    pub fn index(&self) -> &Arc<SearchIndex> {
+        &self.index
+    }
+
     /// Re-ranks hits by meaning with this client and mix.
     pub fn with_embeddings(mut self, client: EmbeddingClient, options: HybridOptions) -> Self {
         self.embedder = Some((client, options));
