@@ -27,6 +27,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def admin(home: Home, *args: str, stdin: str = "") -> str:
+    """Runs a `qapms-server` admin command (`users add`, `tokens create`) and returns stdout."""
+    result = subprocess.run(
+        [server_bin(), *args],
+        cwd=home.cwd,
+        env=home.env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def test_serves_health_on_defaults_with_no_config(home: Home) -> None:
     port = free_port()
     proc = subprocess.Popen(

@@ -14,9 +14,7 @@ be replayed, and few enough examples per operation that the run stays around a m
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,13 +24,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Home
-
-
-def server_bin() -> str:
-    path = os.environ.get("QAPMS_SERVER_BIN")
-    if not path or not Path(path).exists():
-        pytest.fail("QAPMS_SERVER_BIN must point at a built qapms-server (make test sets it)")
-    return path
+from test_server import admin, free_port, server_bin
 
 
 def schemathesis_bin() -> str:
@@ -40,27 +32,6 @@ def schemathesis_bin() -> str:
     if not Path(found).exists():
         pytest.skip("schemathesis is not installed (pip install schemathesis)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def admin(home: Home, *args: str, stdin: str = "") -> str:
-    result = subprocess.run(
-        [server_bin(), *args],
-        cwd=home.cwd,
-        env=home.env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_schemathesis_finds_no_server_errors(home: Home) -> None:
