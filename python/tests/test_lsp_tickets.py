@@ -9,6 +9,7 @@ projects, only in comments, strings and prose.
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from conftest import Home
@@ -291,5 +292,45 @@ async def test_rapid_edits_answer_for_the_version_each_hover_followed(
             assert answer.range is not None and answer.range.start.character == indent + 2
             assert isinstance(answer.contents, types.MarkupContent)
             assert answer.contents.value.startswith(f"**{key}**")
+    finally:
+        await client.shutdown_session()
+
+
+async def test_background_refresh_syncs_jira_into_the_store(
+    home: Home, fake_jira: FakeJira
+) -> None:
+    env = setup_home(home, fake_jira)
+    client = await start(home.cwd, env, {"refreshSecs": 1})
+    try:
+        text = "# Covers PAY-7.\n"
+        uri = open_doc(client, home.cwd / "notes.md", text, "markdown")
+        assert "Checkout case 7" in (await hover(client, uri, pos(text, "PAY-7", 1)) or "")
+
+        # Jira changes; the next refresh syncs it into the store and the hover follows.
+        fields = fake_jira.issues["PAY-7"]["fields"]
+        fields["summary"] = "Refund after a partial capture"
+        fields["updated"] = "2026-11-25T10:00:00.000+0000"
+
+        async def refreshed() -> bool:
+            value = await hover(client, uri, pos(text, "PAY-7", 1))
+            return "Refund after a partial capture" in (value or "")
+
+        deadline = asyncio.get_running_loop().time() + 30
+        while not await refreshed():
+            assert asyncio.get_running_loop().time() < deadline, "the hover never followed"
+            await asyncio.sleep(0.2)
+
+        # It went through sync: the JQL search, not one GET per key, and into the store and
+        # the search index, where the CLI finds it.
+        assert any(r.path.endswith("/search/jql") for r in fake_jira.requests)
+        found = home.qapms("search", "partial capture", "--source", "jira", "--json")
+        assert found.returncode == 0, found.stderr
+        assert [h["key"] for h in json.loads(found.stdout)["hits"]] == ["PAY-7"]
+        titles = [
+            getattr(report, "title", None)
+            for reports in client.progress_reports.values()
+            for report in reports
+        ]
+        assert "qapms: refreshing tickets" in titles, titles
     finally:
         await client.shutdown_session()

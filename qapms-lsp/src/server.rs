@@ -138,9 +138,10 @@ async fn diagnose(
     }
 }
 
-/// Fetches the tickets cited in open documents again, every [`REFRESH_EVERY`].
-async fn refresh_loop(client: Client, session: Arc<Session>, progress: bool) {
-    let mut interval = tokio::time::interval(REFRESH_EVERY);
+/// Syncs Jira into the store and refreshes the tickets cited in open documents, every
+/// `refreshSecs` (default [`REFRESH_EVERY`]).
+async fn refresh_loop(client: Client, session: Arc<Session>, progress: bool, every: Duration) {
+    let mut interval = tokio::time::interval(every);
     interval.tick().await;
     loop {
         interval.tick().await;
@@ -162,7 +163,9 @@ async fn refresh_loop(client: Client, session: Arc<Session>, progress: bool) {
         let reporter =
             Reporter::start(&client, progress, "refresh", "qapms: refreshing tickets").await;
         reporter.report(&format!("{} tickets in view", keys.len()));
-        let fetched = ws.refetch(&keys).await;
+        let fetched = ws
+            .refresh_tickets(&keys, &|message| reporter.report(message))
+            .await;
         reporter.finish().await;
         tracing::info!(fetched, "tickets in view refreshed");
         for doc in session.open_documents() {
@@ -249,10 +252,19 @@ impl LanguageServer for Backend {
 
     async fn initialized(&self, _: InitializedParams) {
         self.load_workspace();
+        // From the initialisation settings: the workspace is still loading.
+        let every = self
+            .start
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1
+            .refresh_secs
+            .map_or(REFRESH_EVERY, |s| Duration::from_secs(s.max(1)));
         tokio::spawn(refresh_loop(
             self.client.clone(),
             self.session.clone(),
             self.progress.load(Ordering::Relaxed),
+            every,
         ));
         self.client
             .log_message(MessageType::INFO, "qapms-lsp ready")

@@ -20,6 +20,8 @@ pub(crate) struct Settings {
     pub(crate) user: Option<String>,
     /// How long a cold ticket fetch may take before hover answers without it, in ms.
     pub(crate) fetch_timeout_ms: Option<u64>,
+    /// Seconds between background refreshes of the tickets in view (default 300).
+    pub(crate) refresh_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -35,6 +35,7 @@ use qapms_core::patterns::analyze::{AnalyzeOptions, StoredPattern, condition_of}
 use qapms_core::patterns::flaky::{Assessment, Attempt, FlakinessStats, FlakyConfig, Outcome};
 use qapms_core::search::SearchIndex;
 use qapms_core::store::Store;
+use qapms_core::sync::{CancelToken, SyncEvent, Syncer};
 use qapms_core::{ErrorKind, secrets};
 use tokio::sync::OnceCell;
 
@@ -446,7 +447,88 @@ impl Workspace {
         }
     }
 
-    /// Forgets cached answers for these keys and fetches them again (the background refresh).
+    /// The background refresh: an incremental Jira sync of the configured projects into the
+    /// store and the search index, then the tickets in view re-read from the store. Keys the
+    /// sync does not cover (a project known only from `keyPatterns`, or no project configured
+    /// and the store missing) are fetched again one by one. Returns how many tickets in view
+    /// were refreshed.
+    pub(crate) async fn refresh_tickets(
+        &self,
+        keys: &[String],
+        progress: &(dyn Fn(&str) + Send + Sync),
+    ) -> usize {
+        let (Some(jira), Some(store)) = (self.jira.clone(), self.store.clone()) else {
+            return self.refetch(keys).await;
+        };
+        let projects: Vec<String> = self
+            .config
+            .as_ref()
+            .and_then(|c| c.integrations.jira.as_ref())
+            .map(|j| j.projects.iter().map(|p| p.0.clone()).collect())
+            .unwrap_or_default();
+        let mut syncer = Syncer::new(store.clone()).jira((*jira).clone(), projects);
+        if let Some(index) = self.index(&|_| {}).await {
+            syncer = syncer.index(index);
+        }
+        let on_event = |event: SyncEvent| {
+            if let SyncEvent::Progress { scope, counts, .. } = event {
+                progress(&format!(
+                    "{scope}: {} read, {} changed",
+                    counts.seen, counts.written
+                ));
+            }
+        };
+        let report = syncer.run(&on_event, &CancelToken::new()).await;
+        let written: u64 = report.integrations.iter().map(|r| r.counts.written).sum();
+        for failed in report
+            .integrations
+            .iter()
+            .filter_map(|r| r.error.as_deref())
+        {
+            tracing::warn!(
+                error = failed,
+                "background Jira sync failed; cached tickets kept"
+            );
+        }
+        if written > 0 {
+            // Completion ranks every stored ticket; re-read them once, not per key.
+            self.refresh_data(progress).await;
+        }
+        let parsed: Vec<IssueKey> = keys
+            .iter()
+            .filter_map(|k| IssueKey::parse(k).ok())
+            .collect();
+        let stored = match store.tickets_by_key(&parsed).await {
+            Ok(tickets) => tickets,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read refreshed tickets from the store");
+                Vec::new()
+            }
+        };
+        let mut fresh: HashSet<String> = HashSet::new();
+        {
+            let mut cache = self.tickets.write().unwrap_or_else(PoisonError::into_inner);
+            let mut ranked = self.ranked.write().unwrap_or_else(PoisonError::into_inner);
+            for ticket in stored {
+                let key = ticket.key.as_str().to_owned();
+                let ticket = Arc::new(ticket);
+                *ranked = Arc::new(ranked.with(ticket.clone(), self.settings.user.as_deref()));
+                cache.insert(
+                    key.clone(),
+                    Arc::new(OnceCell::new_with(Some(TicketState::Found(ticket)))),
+                );
+                fresh.insert(key);
+            }
+        }
+        let rest: Vec<String> = keys
+            .iter()
+            .filter(|k| !fresh.contains(*k))
+            .cloned()
+            .collect();
+        fresh.len() + self.refetch(&rest).await
+    }
+
+    /// Forgets cached answers for these keys and fetches them again from Jira.
     pub(crate) async fn refetch(&self, keys: &[String]) -> usize {
         if self.jira.is_none() {
             return 0;
