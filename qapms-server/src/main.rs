@@ -22,6 +22,7 @@ use qapms_core::search::hybrid::{DEFAULT_TOP_K, HybridOptions};
 use qapms_core::search::{IndexStatus, SearchIndex};
 use qapms_core::secrets::{self, KeyLookup};
 use qapms_core::store::{self, Store};
+use qapms_core::sync::Syncer;
 use qapms_server::admin::{self, NewUser};
 use qapms_server::auth::{AuthSettings, SessionKey};
 use qapms_server::monitor::{Monitored, Scheduler};
@@ -448,6 +449,13 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
     let index = options.search.as_ref().map(|s| s.index().clone());
     let state = AppState::with_options(store.clone(), options);
     let mut scheduler = Scheduler::start(store.clone(), integrations);
+    if config.sync.enabled && any_integration(config) {
+        let mut syncer = Syncer::from_config(store.clone(), config, credentials, Some(redactor));
+        if let Some(index) = &index {
+            syncer = syncer.index(index.clone());
+        }
+        scheduler = scheduler.sync_every(store.clone(), Arc::new(syncer), config.sync.interval.0);
+    }
     if let Some(index) = index {
         scheduler = scheduler.follow_index(store.clone(), index);
     }
@@ -466,6 +474,17 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
     store.close().await;
     tracing::info!("qapms-server stopped");
     Ok(())
+}
+
+/// Whether any integration is configured and enabled: without one the sync job has nothing
+/// to do and is not started.
+fn any_integration(config: &qapms_core::config::Config) -> bool {
+    let i = &config.integrations;
+    i.jira.as_ref().is_some_and(|c| c.enabled)
+        || i.testmo.as_ref().is_some_and(|c| c.enabled)
+        || i.postman.as_ref().is_some_and(|c| c.enabled)
+        || i.splunk.as_ref().is_some_and(|c| c.enabled)
+        || i.grafana.as_ref().is_some_and(|c| c.enabled)
 }
 
 /// The search index (rebuilt from the store when missing or stale) and the optional semantic

@@ -8,7 +8,8 @@
 //! skip that tick. An integration whose checks have failed for [`DOWN_ALERT_AFTER`] gets an
 //! `integration_down` alert (one open alert per integration, refreshed while it stays down,
 //! resolved by the first healthy check); it is logged and the page shell shows it as a banner.
-//! An hourly job deletes expired sessions under the same kind of lease. The search index is
+//! An hourly job deletes expired sessions under the same kind of lease, and the periodic sync
+//! (`sync.interval`) runs under one too. The search index is
 //! local to each instance, so its catch-up job (failure clusters and workflows changed by
 //! analysis or by actions anywhere, see `SearchIndex::catch_up`) runs on every instance,
 //! without a lease.
@@ -21,6 +22,7 @@ use qapms_core::http::MetricsSnapshot;
 use qapms_core::integrations::{Health, HealthReport, Integration};
 use qapms_core::search::SearchIndex;
 use qapms_core::store::{IntegrationCheck, NewAlert, Store};
+use qapms_core::sync::{CancelToken, Syncer};
 use serde_json::json;
 use tokio_util_like::CancelOnDrop;
 
@@ -140,6 +142,8 @@ const PURGE_INTERVAL: Duration = Duration::from_hours(1);
 
 /// How often the search index catches up with clusters and workflows.
 const INDEX_CATCH_UP_INTERVAL: Duration = Duration::from_secs(15);
+/// The job name the periodic sync runs under.
+pub const SYNC_JOB: &str = "sync";
 
 /// The background scheduler; dropping it stops its jobs.
 #[derive(Debug)]
@@ -147,6 +151,7 @@ pub struct Scheduler {
     _health: CancelOnDrop,
     _purge: CancelOnDrop,
     _index: Option<CancelOnDrop>,
+    _sync: Option<CancelOnDrop>,
 }
 
 impl Scheduler {
@@ -188,6 +193,46 @@ impl Scheduler {
             _health: CancelOnDrop(task),
             _purge: CancelOnDrop(purge),
             _index: None,
+            _sync: None,
+        }
+    }
+
+    /// Also syncs with `syncer` every `every`, the first time at once, when this instance
+    /// gets the [`SYNC_JOB`] lease. Each integration's outcome is logged; a failure waits for
+    /// the next tick (the sync resumes from its last stored batch).
+    #[must_use]
+    pub fn sync_every(self, store: Arc<dyn Store>, syncer: Arc<Syncer>, every: Duration) -> Self {
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                run_job(store.as_ref(), SYNC_JOB, || async {
+                    let report = syncer.run(&|_| {}, &CancelToken::new()).await;
+                    for r in &report.integrations {
+                        match &r.error {
+                            Some(error) => {
+                                tracing::warn!(integration = %r.integration, %error, "sync failed");
+                            }
+                            None => tracing::info!(
+                                integration = %r.integration,
+                                written = r.counts.written,
+                                deleted = r.counts.deleted,
+                                elapsed_ms = r.elapsed_ms,
+                                "synced"
+                            ),
+                        }
+                    }
+                    if let Some(error) = report.index.as_ref().and_then(|i| i.error.as_deref()) {
+                        tracing::warn!(%error, "search index not updated by the sync");
+                    }
+                })
+                .await;
+            }
+        });
+        Self {
+            _sync: Some(CancelOnDrop(task)),
+            ..self
         }
     }
 

@@ -48,6 +48,28 @@ pub struct Config {
     pub workflow_files: Vec<PathBuf>,
     /// Timers and idle detection.
     pub tracking: TrackingConfig,
+    /// The dashboard server's periodic sync.
+    pub sync: SyncConfig,
+}
+
+/// The periodic sync `qapms-server` runs (under a lease: with several instances on one
+/// PostgreSQL store, one syncs at a time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// Sync every enabled integration in the background. Default `true`.
+    pub enabled: bool,
+    /// Time between two syncs, counted from the start of the previous one. Default `15m`.
+    pub interval: HumanDuration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval: HumanDuration(Duration::from_mins(15)),
+        }
+    }
 }
 
 /// Time tracking settings.

@@ -1,8 +1,10 @@
 //! `GET /metrics`: Prometheus text format. Request latency histograms per route, and for each
 //! configured integration its HTTP call counts, errors, retries, 429s and latency histogram
-//! (from the core's per-integration `http::Metrics`). Sync lag is not exported: there is no
-//! sync job yet, and a made-up figure would mislead alerting.
+//! (from the core's per-integration `http::Metrics`), and each integration's sync lag: the
+//! seconds since its last stored sync batch, read from the store's sync state, so every
+//! instance reports the same lag whichever one ran the sync.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use axum::Router;
@@ -10,6 +12,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use chrono::{DateTime, Utc};
 
 use crate::AppState;
 use crate::observe::esc;
@@ -74,6 +77,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "qapms_integration_call_duration_seconds_count{{integration=\"{label}\"}} {cumulative}"
         );
     }
+    sync_lag(&state, &mut out).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -81,4 +85,32 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         out,
     )
+}
+
+async fn sync_lag(state: &AppState, out: &mut String) {
+    let scopes = match state.store().sync_scopes(None).await {
+        Ok(scopes) => scopes,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot read the sync state for /metrics");
+            return;
+        }
+    };
+    let mut newest: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+    for scope in scopes {
+        let at = newest.entry(scope.integration).or_insert(scope.updated_at);
+        *at = (*at).max(scope.updated_at);
+    }
+    out.push_str(
+        "# HELP qapms_sync_lag_seconds Seconds since the integration's last stored sync batch.\n\
+         # TYPE qapms_sync_lag_seconds gauge\n",
+    );
+    let now = Utc::now();
+    for (integration, at) in newest {
+        let lag = (now - at).num_milliseconds().max(0) as f64 / 1000.0;
+        let _ = writeln!(
+            out,
+            "qapms_sync_lag_seconds{{integration=\"{}\"}} {lag}",
+            esc(&integration)
+        );
+    }
 }
