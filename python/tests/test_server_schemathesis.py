@@ -17,14 +17,13 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from conftest import Home
-from test_server import admin, free_port, server_bin
+from test_server import admin_token, serving
 
 
 def schemathesis_bin() -> str:
@@ -36,33 +35,11 @@ def schemathesis_bin() -> str:
 
 def test_schemathesis_finds_no_server_errors(home: Home) -> None:
     tool = schemathesis_bin()
-    admin(
-        home,
-        *("users", "add", "root", "--role", "admin", "--password-stdin"),
-        stdin="a long admin password\n",
-    )
-    token = admin(home, "tokens", "create", "--user", "root", "--name", "fuzz").splitlines()[-1]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [server_bin(), "--bind", f"127.0.0.1:{port}"],
-        cwd=home.cwd,
-        env=home.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/openapi.json") as r:
-                    schema = json.load(r)
-                break
-            except OSError:
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "server did not answer"
-                time.sleep(0.1)
+    token = admin_token(home)
+    with serving(home) as served:
+        base = served.base
+        with urllib.request.urlopen(f"{base}/api/v1/openapi.json") as r:
+            schema = json.load(r)
         # The token must really authenticate, or every protected operation would only ever
         # see a 401 and the run would prove little.
         me = urllib.request.Request(
@@ -96,6 +73,3 @@ def test_schemathesis_finds_no_server_errors(home: Home) -> None:
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
         tested = {case.get("name", "") for case in ET.parse(junit).iter("testcase")}
         assert operations <= tested, f"not exercised: {sorted(operations - tested)}"
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)

@@ -9,14 +9,13 @@ document drops it there too.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.parse
 import urllib.request
 from typing import Any
 
 from conftest import Home
-from test_server import admin, free_port, server_bin
+from test_server import admin_token, serving
 
 REPORT = """\
 <?xml version="1.0" encoding="UTF-8"?>
@@ -49,36 +48,9 @@ def eventually(check: Any, what: str, seconds: float = 30) -> None:
 
 def test_server_search_follows_a_reindex_by_another_process(home: Home) -> None:
     assert home.qapms("search", "--reindex").returncode == 0  # an empty index
-    admin(
-        home,
-        "users",
-        "add",
-        "root",
-        "--role",
-        "admin",
-        "--password-stdin",
-        stdin="a long admin password\n",
-    )
-    token = admin(home, "tokens", "create", "--user", "root", "--name", "t").splitlines()[-1]
-    port = free_port()
-    proc = subprocess.Popen(
-        [server_bin(), "--bind", f"127.0.0.1:{port}"],
-        cwd=home.cwd,
-        env=home.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-
-        def up() -> bool:
-            assert proc.poll() is None, proc.communicate()
-            try:
-                return bool(get(port, "/api/v1/health", token))
-            except OSError:
-                return False
-
-        eventually(up, "its own start")
+    token = admin_token(home)
+    with serving(home) as served:
+        port = served.port
         assert found(port, token, "invoice") == []
 
         # Another process imports a test and rebuilds the index.
@@ -104,7 +76,3 @@ def test_server_search_follows_a_reindex_by_another_process(home: Home) -> None:
         assert rebuilt.returncode == 0, rebuilt.stderr
         assert "damaged" in rebuilt.stderr
         eventually(lambda: found(port, token, "invoice") == [key], "the rebuilt index")
-    finally:
-        proc.terminate()
-        _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
