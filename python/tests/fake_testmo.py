@@ -24,6 +24,9 @@ STATUSES: list[dict[str, Any]] = [
     {"id": 3, "name": "Failed", "system_name": "failed", "is_failed": True, "is_final": True},
 ]
 
+# What ``expands=tags`` describes: the repository lists tags by id.
+TAGS: list[dict[str, Any]] = [{"id": 7, "name": "smoke"}]
+
 
 @dataclass
 class FakeTestmo(Fake):
@@ -130,7 +133,10 @@ class FakeTestmo(Fake):
                 if r.arg("has_automation") is not None:
                     want = r.arg("has_automation") in ("1", "true")
                     items = [c for c in items if c["has_automation"] == want]
-                return self._page(r, items)
+                reply = self._page(r, items)
+                if r.arg("expands") == "tags":
+                    reply.body["expands"] = {"tags": TAGS}
+                return reply
             if what == ["folders"]:
                 folders = [
                     {"id": 10 + n, "project_id": 1, "name": f"Folder {n}", "parent_id": None}

@@ -129,6 +129,11 @@ def test_first_sync_reads_everything_then_only_changes(
     assert first["testmo"]["counts"]["written"] == 31
     assert first["splunk"]["counts"]["written"] == 1
     assert report["index"]["error"] is None
+    # Testmo lists tags by id; they are stored and searched by name.
+    tagged = home.qapms("search", "tag:smoke", "--source", "testmo", "--limit", "50", "--json")
+    assert tagged.returncode == 0, tagged.stderr
+    keys = sorted(int(h["key"]) for h in json.loads(tagged.stdout)["hits"])
+    assert keys == [1000 + n for n in range(30) if n % 5 == 0], keys
     with db(home) as conn:
         assert conn.execute("SELECT count(*) FROM tickets").fetchone() == (250,)
         runs = conn.execute("SELECT name FROM test_runs WHERE source = 'testmo'").fetchall()

@@ -116,11 +116,13 @@ async fn cases_come_with_their_folder_paths() {
         )
         .mount(&server)
         .await;
+    // Tags come by id; `expands=tags` names them (an id it does not name stays a number).
+    let mut cases = fixture_json("testmo/cases.response.json");
+    cases["expands"] = json!({"tags": [{"id": 5, "name": "smoke"}, {"id": 9, "name": null}]});
     Mock::given(method("GET"))
         .and(path("/api/v1/projects/1/cases"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(fixture_json("testmo/cases.response.json")),
-        )
+        .and(query_param("expands", "tags"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(cases))
         .mount(&server)
         .await;
     let testmo = client(&server);
@@ -129,7 +131,8 @@ async fn cases_come_with_their_folder_paths() {
     assert_eq!(cases[0].external_id, "8001");
     assert_eq!(cases[0].folder_path.as_deref(), Some("Auth"));
     assert_eq!(cases[1].folder_path.as_deref(), Some("Auth/Refunds"));
-    assert_eq!(cases[0].tags, ["5", "9"]);
+    assert_eq!(cases[0].tags, ["smoke", "9"]);
+    assert!(cases[1].tags.is_empty());
     let err = testmo
         .test_cases("PAY")
         .try_collect::<Vec<_>>()

@@ -24,9 +24,10 @@ use super::config::TestmoBuilder;
 use super::error::{append_failed, explain};
 use super::models::{
     AppendRun, AppendTests, AutomationField, AutomationLink, AutomationRun, AutomationRunId,
-    AutomationTest, Case, CompleteRun, CompleteThread, CreateAutomationRun, CreateThread, Created,
-    CurrentUser, Folder, FolderId, Milestone, Page, Project, ProjectId, ResultWithStatus, Row, Run,
-    RunId, RunResult, RunResultPage, StatusExpand, ThreadId,
+    AutomationTest, Case, CaseExpands, CaseWithTags, CompleteRun, CompleteThread,
+    CreateAutomationRun, CreateThread, Created, CurrentUser, Folder, FolderId, Milestone, Page,
+    Project, ProjectId, ResultWithStatus, Row, Run, RunId, RunResult, RunResultExpands,
+    StatusExpand, ThreadId,
 };
 use crate::http::{HttpClient, MetricsSnapshot, TokenPage, token_stream};
 use crate::integrations::{
@@ -122,11 +123,36 @@ impl Testmo {
     where
         T: DeserializeOwned + Send + 'static,
     {
+        self.paged_expanded(
+            path,
+            op,
+            filters,
+            project,
+            |items: Vec<T>, _: Option<serde::de::IgnoredAny>| items,
+        )
+    }
+
+    /// [`paged`](Self::paged) for a list asked with `expands=`: `merge` turns each page's
+    /// items and what it expands (`X`) into the items streamed.
+    fn paged_expanded<T, X, U>(
+        &self,
+        path: String,
+        op: &'static str,
+        filters: Vec<(String, String)>,
+        project: Option<u64>,
+        merge: impl Fn(Vec<T>, Option<X>) -> Vec<U> + Clone + Send + Sync + 'static,
+    ) -> BoxStream<'static, Result<U>>
+    where
+        T: DeserializeOwned + Send + 'static,
+        X: DeserializeOwned + Send + 'static,
+        U: Send + 'static,
+    {
         let testmo = self.clone();
         token_stream(move |token: Option<String>| {
             let testmo = testmo.clone();
             let path = path.clone();
             let filters = filters.clone();
+            let merge = merge.clone();
             async move {
                 let asked: u64 = match token {
                     None => 1,
@@ -146,13 +172,13 @@ impl Testmo {
                 for (key, value) in &filters {
                     request = request.query(key.clone(), value);
                 }
-                let page: Page<T> = request
+                let page: Page<T, X> = request
                     .json_response()
                     .await
                     .map_err(|e| explain(e, project))?;
                 let next = next_page_token(op, asked, page.next_page)?;
                 Ok(TokenPage {
-                    items: page.result,
+                    items: merge(page.result, page.expands),
                     next,
                 })
             }
@@ -266,51 +292,27 @@ impl Testmo {
         &self,
         run: RunId,
     ) -> BoxStream<'static, Result<ResultWithStatus>> {
-        let testmo = self.clone();
-        let path = format!("/runs/{run}/results");
-        token_stream(move |token: Option<String>| {
-            let testmo = testmo.clone();
-            let path = path.clone();
-            async move {
-                let op = "run_results";
-                let asked: u64 = match token {
-                    None => 1,
-                    Some(t) => t.parse().map_err(|_| {
-                        Error::new(
-                            ErrorKind::Upstream,
-                            format!("testmo {op}: bad next_page `{t}`"),
-                        )
-                    })?,
-                };
-                let page: RunResultPage = testmo
-                    .http()
-                    .get(&path)
-                    .operation(op)
-                    .query("page", asked)
-                    .query("per_page", PER_PAGE)
-                    .query("expands", "statuses")
-                    .json_response()
-                    .await
-                    .map_err(|e| explain(e, None))?;
-                let next = next_page_token(op, asked, page.next_page)?;
-                let statuses: std::collections::HashMap<u64, StatusExpand> = page
-                    .expands
+        self.paged_expanded(
+            format!("/runs/{run}/results"),
+            "run_results",
+            vec![("expands".to_owned(), "statuses".to_owned())],
+            None,
+            |results: Vec<RunResult>, expands: Option<RunResultExpands>| {
+                let statuses: std::collections::HashMap<u64, StatusExpand> = expands
                     .unwrap_or_default()
                     .statuses
                     .into_iter()
                     .map(|s| (s.id, s))
                     .collect();
-                let items = page
-                    .result
+                results
                     .into_iter()
                     .map(|result| {
                         let status = result.status_id.and_then(|id| statuses.get(&id).cloned());
                         ResultWithStatus { result, status }
                     })
-                    .collect();
-                Ok(TokenPage { items, next })
-            }
-        })
+                    .collect()
+            },
+        )
     }
 
     /// The case repository: cases and folders.
@@ -596,6 +598,46 @@ impl ListCases<'_> {
         self.filters
             .push(("has_automation".to_owned(), automated.to_string()));
         self
+    }
+
+    /// Streams every matching case with its tags by name (`expands=tags`): the repository
+    /// lists tags by id, and people search for `smoke`, not `7`.
+    ///
+    /// ```no_run
+    /// # async fn run(testmo: qapms_core::integrations::testmo::Testmo) -> qapms_core::Result<()> {
+    /// use futures::TryStreamExt as _;
+    /// use qapms_core::integrations::testmo::models::ProjectId;
+    /// let cases: Vec<_> = testmo.cases().list(ProjectId(1)).with_tag_names().try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_tag_names(mut self) -> BoxStream<'static, Result<CaseWithTags>> {
+        self.filters.push(("expands".to_owned(), "tags".to_owned()));
+        self.testmo.paged_expanded(
+            format!("/projects/{}/cases", self.project),
+            "cases",
+            self.filters,
+            Some(self.project.0),
+            |cases: Vec<Case>, expands: Option<CaseExpands>| {
+                let names: std::collections::HashMap<u64, String> = expands
+                    .unwrap_or_default()
+                    .tags
+                    .into_iter()
+                    .filter_map(|t| t.name.map(|name| (t.id, name)))
+                    .collect();
+                cases
+                    .into_iter()
+                    .map(|case| {
+                        let tags = case
+                            .tags
+                            .iter()
+                            .flatten()
+                            .map(|id| names.get(id).cloned().unwrap_or_else(|| id.to_string()))
+                            .collect();
+                        CaseWithTags { case, tags }
+                    })
+                    .collect()
+            },
+        )
     }
 
     /// Streams every matching case.
@@ -1040,20 +1082,19 @@ impl TestCaseSource for Testmo {
             use futures::TryStreamExt as _;
             let folders: Vec<Folder> = testmo.cases().folders(project).try_collect().await?;
             let paths = folder_paths(&folders);
-            let cases = testmo.cases().list(project).stream().map(move |case| {
-                let case = case?;
-                Ok(SourceTestCase {
-                    external_id: case.id.to_string(),
-                    title: case.name.unwrap_or_default(),
-                    folder_path: case.folder_id.and_then(|f| paths.get(&f).cloned()),
-                    tags: case
-                        .tags
-                        .unwrap_or_default()
-                        .iter()
-                        .map(u64::to_string)
-                        .collect(),
-                })
-            });
+            let cases = testmo
+                .cases()
+                .list(project)
+                .with_tag_names()
+                .map(move |case| {
+                    let CaseWithTags { case, tags } = case?;
+                    Ok(SourceTestCase {
+                        external_id: case.id.to_string(),
+                        title: case.name.unwrap_or_default(),
+                        folder_path: case.folder_id.and_then(|f| paths.get(&f).cloned()),
+                        tags,
+                    })
+                });
             Ok::<_, Error>(cases)
         })
         .map(|r| match r {

@@ -57,10 +57,11 @@ testmo_id!(
     ThreadId
 );
 
-/// One page of any Testmo list.
+/// One page of any Testmo list; `X` is what `expands=` adds beside the results (ignored
+/// unless asked for).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(bound(deserialize = "T: Deserialize<'de>"))]
-pub struct Page<T> {
+#[serde(bound(deserialize = "T: Deserialize<'de>, X: Deserialize<'de>"))]
+pub struct Page<T, X = serde::de::IgnoredAny> {
     #[serde(default)]
     pub page: Option<u64>,
     #[serde(default)]
@@ -72,6 +73,8 @@ pub struct Page<T> {
     /// `null` is read as an empty page.
     #[serde(default = "Vec::new", deserialize_with = "null_as_empty")]
     pub result: Vec<T>,
+    #[serde(default)]
+    pub expands: Option<X>,
 }
 
 fn null_as_empty<'de, D, T>(de: D) -> Result<Vec<T>, D::Error>
@@ -179,14 +182,31 @@ pub struct RunResultExpands {
 }
 
 /// One page of `GET /runs/{id}/results?expands=statuses`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RunResultPage {
-    #[serde(default)]
-    pub next_page: Option<u64>,
+pub type RunResultPage = Page<RunResult, RunResultExpands>;
+
+/// What a page of cases carries with `expands=tags`: the names of the tag ids.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CaseExpands {
     #[serde(default = "Vec::new", deserialize_with = "null_as_empty")]
-    pub result: Vec<RunResult>,
+    pub tags: Vec<TagExpand>,
+}
+
+/// A tag as `expands=tags` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TagExpand {
+    pub id: u64,
     #[serde(default)]
-    pub expands: Option<RunResultExpands>,
+    pub name: Option<String>,
+}
+
+/// A case with its tags by name, as [`ListCases::with_tag_names`] streams them.
+///
+/// [`ListCases::with_tag_names`]: super::ListCases::with_tag_names
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseWithTags {
+    pub case: Case,
+    /// Names in the order of `case.tags`; an id the page does not describe stays its number.
+    pub tags: Vec<String>,
 }
 
 /// A run result with its status, as [`Testmo::run_results_with_statuses`] streams them.
