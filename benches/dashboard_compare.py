@@ -369,7 +369,7 @@ COMPARED = ["teamSeconds", "teamTime", "timeByDay", "estimateAccuracy", "trends"
 
 def check_same_numbers(qapms: dict[str, object], fastapi: dict[str, object]) -> None:
     """Both sides must compute the same figures, or the comparison is not of the same page."""
-    q = qapms.get("data", qapms)
+    q = qapms.get("dashboard", qapms)
     assert isinstance(q, dict)
     for key in COMPARED:
         if q.get(key) != fastapi.get(key):

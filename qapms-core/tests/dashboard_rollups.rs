@@ -65,6 +65,67 @@ fn result(run: RunId, test: TestId, attempt: u32, status: TestStatus, ms: u64) -
     }
 }
 
+type Measures = (i64, i64, i64, i64, i64, i64);
+
+/// The team-wide rows (read when no user filter is given) equal the per-user rows summed over
+/// users, for every kind, day, project, activity, step and test.
+async fn team_rows_sum_the_users(s: &dyn Store) {
+    let all = s.dashboard_facts_all().await.unwrap();
+    for kind in [FactKind::Time, FactKind::Result, FactKind::Verified] {
+        let mut expected: BTreeMap<(i64, String, String, String, String), Measures> =
+            BTreeMap::new();
+        for f in all.iter().filter(|f| f.kind == kind) {
+            let key = (
+                f.day,
+                f.project.clone(),
+                f.activity.clone(),
+                f.step.clone(),
+                f.test_id.map(|t| t.to_string()).unwrap_or_default(),
+            );
+            let e = expected.entry(key).or_default();
+            e.0 += f.n;
+            e.1 += f.passed;
+            e.2 += f.failed;
+            e.3 += f.amount;
+            e.4 += f.estimate;
+            e.5 += f.tracked;
+        }
+        let team = s
+            .dashboard_fact_totals(&FactQuery {
+                kind,
+                from_day: -1_000_000,
+                to_day: 1_000_000,
+                users: None,
+                project: None,
+                group_by: vec![
+                    FactDim::Day,
+                    FactDim::Project,
+                    FactDim::Activity,
+                    FactDim::Step,
+                    FactDim::Test,
+                ],
+            })
+            .await
+            .unwrap();
+        let got: BTreeMap<(i64, String, String, String, String), Measures> = team
+            .into_iter()
+            .map(|f| {
+                (
+                    (
+                        f.day,
+                        f.project,
+                        f.activity,
+                        f.step,
+                        f.test_id.map(|t| t.to_string()).unwrap_or_default(),
+                    ),
+                    (f.n, f.passed, f.failed, f.amount, f.estimate, f.tracked),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "{kind:?}");
+    }
+}
+
 async fn incremental_facts_equal_a_rebuild(t: &TestStore) {
     let s = t.store.as_ref();
     let ada = user(s, "ada").await;
@@ -208,8 +269,10 @@ async fn incremental_facts_equal_a_rebuild(t: &TestStore) {
         "{incremental:#?}"
     );
     assert!(incremental.iter().all(|f| f.n > 0), "{incremental:#?}");
+    team_rows_sum_the_users(s).await;
     let rows = s.rebuild_dashboard_facts().await.unwrap();
     let rebuilt = s.dashboard_facts_all().await.unwrap();
+    team_rows_sum_the_users(s).await;
     assert_eq!(rows, rebuilt.len() as u64);
     assert_eq!(incremental, rebuilt);
     // A second rebuild changes nothing.

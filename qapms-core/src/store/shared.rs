@@ -91,6 +91,7 @@ pub(super) const TABLES: &[&str] = &[
     "document_embeddings",
     "dashboard_facts",
     "external_signals",
+    "dashboard_team_facts",
 ];
 
 /// Rows per multi-row `INSERT`: at most 16 columns × 1000 rows = 16 000 parameters.
@@ -2283,7 +2284,16 @@ impl Store for ThisStore {
              CAST(COUNT(DISTINCT CASE WHEN test_id <> ",
         );
         qb.push_bind(Uuid::nil());
-        qb.push(" THEN test_id END) AS BIGINT) FROM dashboard_facts WHERE kind = ");
+        // Without a user filter or a user column the team-wide rows give the same sums from
+        // far fewer rows.
+        let table = if query.users.is_none() && !query.group_by.contains(&FactDim::User) {
+            "dashboard_team_facts"
+        } else {
+            "dashboard_facts"
+        };
+        qb.push(" THEN test_id END) AS BIGINT) FROM ")
+            .push(table)
+            .push(" WHERE kind = ");
         qb.push_bind(query.kind.as_str());
         qb.push(" AND day >= ").push_bind(query.from_day);
         qb.push(" AND day < ").push_bind(query.to_day);
@@ -2373,10 +2383,15 @@ impl Store for ThisStore {
 
     async fn rebuild_dashboard_facts(&self) -> Result<u64> {
         let mut tx = self.begin_write("dashboard rollup").await?;
-        sqlx::query("DELETE FROM dashboard_facts")
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db_error("dashboard fact", e))?;
+        for sql in [
+            "DELETE FROM dashboard_facts",
+            "DELETE FROM dashboard_team_facts",
+        ] {
+            sqlx::query(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("dashboard fact", e))?;
+        }
         let mut deltas: Vec<(Fact, i64)> = Vec::new();
         // Current time entries (no later entry corrects them), with their workflow's template.
         {
@@ -2531,12 +2546,77 @@ impl TryFrom<FactRow> for Fact {
     }
 }
 
-/// Adds merged deltas to the stored facts, then drops rows that fell to zero, so the table
-/// after any sequence of writes holds exactly what a rebuild computes.
+/// Adds merged deltas to the stored facts, per user and team-wide, then drops rows that fell
+/// to zero, so the tables after any sequence of writes hold exactly what a rebuild computes.
 async fn upsert_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
     if facts.is_empty() {
         return Ok(());
     }
+    upsert_user_facts(tx, facts).await?;
+    // The same deltas without the user: several users' rows fall into one team row.
+    let team = crate::dashboard::facts::merge(facts.iter().map(|f| {
+        let mut f = f.clone();
+        f.user_id = None;
+        (f, 1)
+    }));
+    upsert_team_facts(tx, &team).await?;
+    let mut touched: Vec<(i64, FactKind)> = facts.iter().map(|f| (f.day, f.kind)).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    for (day, kind) in touched {
+        for sql in [
+            "DELETE FROM dashboard_facts WHERE kind = $1 AND day = $2 AND n = 0",
+            "DELETE FROM dashboard_team_facts WHERE kind = $1 AND day = $2 AND n = 0",
+        ] {
+            sqlx::query(sql)
+                .bind(kind.as_str())
+                .bind(day)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| db_error("dashboard fact", e))?;
+        }
+    }
+    Ok(())
+}
+
+async fn upsert_team_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
+    for chunk in facts.chunks(CHUNK_ROWS) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO dashboard_team_facts (day, kind, project, activity, step, test_id, \
+             n, passed, failed, amount, estimate, tracked) ",
+        );
+        qb.push_values(chunk, |mut row, f| {
+            row.push_bind(f.day)
+                .push_bind(f.kind.as_str())
+                .push_bind(f.project.clone())
+                .push_bind(f.activity.clone())
+                .push_bind(f.step.clone())
+                .push_bind(f.test_id.map_or(Uuid::nil(), |t| t.as_uuid()))
+                .push_bind(f.n)
+                .push_bind(f.passed)
+                .push_bind(f.failed)
+                .push_bind(f.amount)
+                .push_bind(f.estimate)
+                .push_bind(f.tracked);
+        });
+        qb.push(
+            " ON CONFLICT (kind, day, project, activity, step, test_id) DO UPDATE SET \
+             n = dashboard_team_facts.n + excluded.n, \
+             passed = dashboard_team_facts.passed + excluded.passed, \
+             failed = dashboard_team_facts.failed + excluded.failed, \
+             amount = dashboard_team_facts.amount + excluded.amount, \
+             estimate = dashboard_team_facts.estimate + excluded.estimate, \
+             tracked = dashboard_team_facts.tracked + excluded.tracked",
+        );
+        qb.build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("dashboard fact", e))?;
+    }
+    Ok(())
+}
+
+async fn upsert_user_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
     for chunk in facts.chunks(CHUNK_ROWS) {
         let mut qb = QueryBuilder::<Db>::new(
             "INSERT INTO dashboard_facts (day, kind, user_id, project, activity, step, test_id, \
@@ -2567,17 +2647,6 @@ async fn upsert_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
              tracked = dashboard_facts.tracked + excluded.tracked",
         );
         qb.build()
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| db_error("dashboard fact", e))?;
-    }
-    let mut touched: Vec<(i64, FactKind)> = facts.iter().map(|f| (f.day, f.kind)).collect();
-    touched.sort_unstable();
-    touched.dedup();
-    for (day, kind) in touched {
-        sqlx::query("DELETE FROM dashboard_facts WHERE kind = $1 AND day = $2 AND n = 0")
-            .bind(kind.as_str())
-            .bind(day)
             .execute(&mut **tx)
             .await
             .map_err(|e| db_error("dashboard fact", e))?;
