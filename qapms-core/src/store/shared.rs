@@ -49,7 +49,7 @@ use crate::store::rows::{
 };
 use crate::store::time::DbTime;
 use crate::store::workflow_rows::{
-    EstimateRow, EventRow, HistoryRow, IdleRow, StepRow, TimerRow, WorkflowRow,
+    EstimateRow, EventRow, HistoryRow, IdleRow, StepRow, TimerRow, WorkflowRow, WorkflowStepRow,
 };
 use crate::store::{
     AlertRecord, ApiTokenRecord, Backend, EmbeddingRow, IntegrationCheck, IntegrationHealthSummary,
@@ -1151,12 +1151,16 @@ impl Store for ThisStore {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| db_error("workflow", e))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let steps = self.steps_of(row.id).await?;
-            out.push(row.into_workflow(steps)?);
-        }
-        Ok(out)
+        // Two queries for all the workflows' steps and runs, not two per workflow: a page of
+        // open workflows is hundreds of them.
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut steps = self.steps_of_many(&ids).await?;
+        rows.into_iter()
+            .map(|row| {
+                let own = steps.remove(&row.id).unwrap_or_default();
+                row.into_workflow(own)
+            })
+            .collect()
     }
 
     async fn workflow_events(&self, id: &WorkflowId) -> Result<Vec<WorkflowEvent>> {
@@ -2909,6 +2913,55 @@ const TIMER_COLUMNS: &str =
     "user_id, id, ticket_key, workflow_id, step, started_at, last_activity_at";
 
 impl ThisStore {
+    /// The steps (with their runs) of each of `workflows`, by workflow id.
+    async fn steps_of_many(&self, workflows: &[Uuid]) -> Result<HashMap<Uuid, Vec<Step>>> {
+        let mut out: HashMap<Uuid, Vec<Step>> = HashMap::new();
+        for chunk in workflows.chunks(LOOKUP_KEYS) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT workflow_id, position, name, description, state, estimate_secs, \
+                 checklist, expects, evidence, reason, started_at, completed_at \
+                 FROM workflow_steps WHERE workflow_id IN (",
+            );
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(") ORDER BY workflow_id, position");
+            let rows: Vec<WorkflowStepRow> = qb
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error("workflow step", e))?;
+            for row in rows {
+                out.entry(row.workflow_id)
+                    .or_default()
+                    .push(Step::try_from(row.step)?);
+            }
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT workflow_id, step, run_id FROM workflow_step_runs WHERE workflow_id IN (",
+            );
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(") ORDER BY workflow_id, attached_at, run_id");
+            let runs: Vec<(Uuid, i32, Uuid)> = qb
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error("workflow step", e))?;
+            for (workflow, pos, run) in runs {
+                if let Some(step) = usize::try_from(pos)
+                    .ok()
+                    .and_then(|p| out.get_mut(&workflow).and_then(|s| s.get_mut(p)))
+                {
+                    step.runs.push(RunId::from_uuid(run));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn steps_of(&self, workflow: Uuid) -> Result<Vec<Step>> {
         let rows: Vec<StepRow> = sqlx::query_as(
             "SELECT position, name, description, state, estimate_secs, checklist, expects, \

@@ -93,6 +93,14 @@ pub(super) struct StepRow {
     completed_at: Option<DbTime>,
 }
 
+/// A step row with the workflow it belongs to, for reading several workflows' steps at once.
+#[derive(sqlx::FromRow)]
+pub(super) struct WorkflowStepRow {
+    pub(super) workflow_id: Uuid,
+    #[sqlx(flatten)]
+    pub(super) step: StepRow,
+}
+
 impl TryFrom<StepRow> for Step {
     type Error = Error;
 
