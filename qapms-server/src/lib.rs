@@ -61,6 +61,7 @@ struct Inner {
     catalog: Catalog,
     demo: bool,
     search: Option<Arc<SearchService>>,
+    dashboards: dash::DashboardCache,
 }
 
 /// How the server is set up beyond its store.
@@ -77,6 +78,8 @@ pub struct ServerOptions {
     pub demo: bool,
     /// What `GET /api/v1/search` answers from (without it, 503).
     pub search: Option<Arc<SearchService>>,
+    /// How long a computed dashboard view is reused (`None`: computed for every request).
+    pub dashboard_cache: Option<std::time::Duration>,
 }
 
 impl Default for ServerOptions {
@@ -88,6 +91,7 @@ impl Default for ServerOptions {
             catalog: Catalog::default(),
             demo: false,
             search: None,
+            dashboard_cache: None,
         }
     }
 }
@@ -110,6 +114,7 @@ impl AppState {
                 catalog: options.catalog,
                 demo: options.demo,
                 search: options.search,
+                dashboards: dash::DashboardCache::new(options.dashboard_cache),
             }),
         }
     }
@@ -171,11 +176,19 @@ impl AppState {
     pub(crate) fn search(&self) -> Option<&SearchService> {
         self.inner.search.as_deref()
     }
+
+    pub(crate) fn dashboards(&self) -> &dash::DashboardCache {
+        &self.inner.dashboards
+    }
 }
 
 /// The whole application: pages, the `/api/v1` JSON API, assets, metrics and the fallbacks.
 pub fn app(state: AppState) -> Router {
     routes::router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            dash::invalidate_on_write,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::layer,

@@ -445,6 +445,7 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
         catalog: qapms_core::workflow::Catalog::new(&config.workflows),
         demo,
         search: open_search(store.as_ref(), config, data_dir, credentials, redactor).await,
+        dashboard_cache: Some(DASHBOARD_CACHE_TTL),
     };
     let index = options.search.as_ref().map(|s| s.index().clone());
     let state = AppState::with_options(store.clone(), options);
@@ -475,6 +476,11 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
     tracing::info!("qapms-server stopped");
     Ok(())
 }
+
+/// How long a computed dashboard view is served again: short enough that other processes'
+/// writes show within a refresh or two, long enough that a team loading the same page at
+/// once computes it once.
+const DASHBOARD_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Whether any integration is configured and enabled: without one the sync job has nothing
 /// to do and is not started.

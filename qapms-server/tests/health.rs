@@ -227,7 +227,12 @@ async fn metrics_are_prometheus_text(app: TestApp) {
     assert!(text.contains(
         "qapms_integration_call_duration_seconds_bucket{integration=\"jira\",le=\"+Inf\"} 0"
     ));
-    assert!(!text.contains("sync_lag"), "no made-up sync lag");
+    // Nothing synced yet: the gauge is declared, with no made-up sample.
+    assert!(text.contains("# TYPE qapms_sync_lag_seconds gauge"));
+    assert!(
+        !text.contains("qapms_sync_lag_seconds{"),
+        "no made-up sync lag"
+    );
 }
 
 async fn request_ids_are_echoed_or_made(app: TestApp) {
