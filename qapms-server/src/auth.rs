@@ -504,8 +504,13 @@ async fn by_token(state: &AppState, token: &str) -> Authentication {
     if record.expires_at.is_some_and(|t| t <= now) {
         return Authentication::Refused("this API token has expired".to_owned());
     }
-    // Last use is informative; a failed touch must not refuse the request.
-    if let Err(err) = store.touch_api_token(record.id, now).await {
+    // Last use is informative, to the minute: writing it on every request would make each
+    // authenticated read a write, which serialises on SQLite under load. A failed touch must
+    // not refuse the request.
+    let touch_due = record
+        .last_used_at
+        .is_none_or(|t| now - t >= chrono::Duration::minutes(1));
+    if touch_due && let Err(err) = store.touch_api_token(record.id, now).await {
         tracing::warn!(error = %err, "cannot record an API token's last use");
     }
     user_for(state, record.user_id, AuthVia::Token, None, None).await
