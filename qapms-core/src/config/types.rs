@@ -93,10 +93,15 @@ impl Default for TrackingConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Integrations {
+    /// Jira Cloud or Data Center: tickets, hovers, bugs and worklogs.
     pub jira: Option<JiraConfig>,
+    /// Postman collections, from the API or exported files.
     pub postman: Option<PostmanConfig>,
+    /// Testmo: the case repository, runs and automation results.
     pub testmo: Option<TestmoConfig>,
+    /// Splunk: SPL templates and, in `rest` mode, searches and saved searches.
     pub splunk: Option<SplunkConfig>,
+    /// Grafana: dashboards, annotations and datasource queries.
     pub grafana: Option<GrafanaConfig>,
 }
 
@@ -114,12 +119,15 @@ pub struct JiraConfig {
     /// The site, e.g. `https://acme.atlassian.net` or `https://jira.acme.internal`.
     #[schemars(url)]
     pub base_url: String,
+    /// `cloud` (REST v3, the default) or `data_center` (REST v2).
     #[serde(default)]
     pub deployment: JiraDeployment,
+    /// How qapms signs in: an API token, a personal access token or OAuth.
     pub auth: JiraAuth,
     /// Project keys to sync and search, e.g. `[PAY, CORE]`.
     #[serde(default)]
     pub projects: Vec<ProjectKey>,
+    /// A request budget kept on this side, e.g. `{requests: 100, per: minute}`; none by default.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
     /// Per-request timeout, e.g. `10s`.
@@ -248,8 +256,10 @@ impl JsonSchema for ProjectKey {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
+    /// Requests allowed per period.
     #[schemars(range(min = 1))]
     pub requests: u32,
+    /// The period: `second`, `minute` or `hour`.
     pub per: RatePeriod,
     /// Requests allowed at once above the steady rate; defaults to `requests`.
     #[serde(default)]
@@ -283,8 +293,10 @@ fn default_postman_url() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostmanConfig {
+    /// Set to `false` to keep the settings but not connect.
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// The base URL of the service's API.
     #[serde(default = "default_postman_url")]
     #[schemars(url)]
     pub base_url: String,
@@ -297,8 +309,10 @@ pub struct PostmanConfig {
     /// Exported collections (v2.1 JSON), relative to the config file.
     #[serde(default)]
     pub collection_files: Vec<PathBuf>,
+    /// A request budget kept on this side, e.g. `{requests: 100, per: minute}`; none by default.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
+    /// Per-request timeout, e.g. `10s`.
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
 }
@@ -307,6 +321,7 @@ pub struct PostmanConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestmoConfig {
+    /// Set to `false` to keep the settings but not connect.
     #[serde(default = "default_true")]
     pub enabled: bool,
     /// The instance, e.g. `https://acme.testmo.net`.
@@ -317,8 +332,10 @@ pub struct TestmoConfig {
     /// Numeric Testmo project ids.
     #[serde(default)]
     pub projects: Vec<u64>,
+    /// A request budget kept on this side, e.g. `{requests: 100, per: minute}`; none by default.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
+    /// Per-request timeout, e.g. `10s`.
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
 }
@@ -327,8 +344,10 @@ pub struct TestmoConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SplunkConfig {
+    /// Set to `false` to keep the settings but not connect.
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// `manual` (render SPL to paste, the default) or `rest` (run searches over the REST API).
     pub mode: SplunkMode,
     /// The management endpoint, e.g. `https://splunk.acme.internal:8089`; required in `rest` mode.
     #[schemars(url)]
@@ -341,7 +360,9 @@ pub struct SplunkConfig {
     pub verify_tls: TlsVerify,
     /// Named SPL templates; `{placeholders}` are filled in when rendered.
     pub templates: BTreeMap<String, SplunkTemplate>,
+    /// A request budget kept on this side, e.g. `{requests: 100, per: minute}`; none by default.
     pub rate_limit: Option<RateLimit>,
+    /// Per-request timeout, e.g. `10s`.
     pub timeout: Option<HumanDuration>,
 }
 
@@ -393,11 +414,13 @@ pub struct SplunkTemplate {
     /// The search, e.g. `index=app sourcetype=api {ticket} | stats count by status`.
     #[schemars(length(min = 1))]
     pub spl: String,
+    /// What it is for, shown in hovers and search results.
     #[serde(default)]
     pub description: Option<String>,
     /// Default time range start, in Splunk syntax (`-24h`).
     #[serde(default)]
     pub earliest: Option<String>,
+    /// Default time range end, in Splunk syntax (`now`).
     #[serde(default)]
     pub latest: Option<String>,
 }
@@ -406,19 +429,24 @@ pub struct SplunkTemplate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrafanaConfig {
+    /// Set to `false` to keep the settings but not connect.
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// The base URL of the service's API.
     #[schemars(url)]
     pub base_url: String,
     /// A service account token.
     pub token: SecretValue,
+    /// The Grafana organisation to act in; the token's own by default.
     #[serde(default)]
     pub org_id: Option<u64>,
     /// Datasources qapms may query, by the name used in workflows and dashboards.
     #[serde(default)]
     pub datasources: BTreeMap<String, GrafanaDatasource>,
+    /// A request budget kept on this side, e.g. `{requests: 100, per: minute}`; none by default.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
+    /// Per-request timeout, e.g. `10s`.
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
     /// Annotations carrying any of these tags are synced as external signals: signs of
@@ -441,6 +469,7 @@ pub struct GrafanaDatasource {
     /// The datasource uid in Grafana.
     #[schemars(length(min = 1))]
     pub uid: String,
+    /// The datasource type, which decides the query shape.
     #[serde(rename = "type")]
     pub kind: DatasourceKind,
 }
@@ -504,6 +533,7 @@ fn redact_url_userinfo(url: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowTemplate {
+    /// What it is for, shown in hovers and search results.
     #[serde(default)]
     pub description: Option<String>,
     /// Another template (configured or built in) whose steps come before this one's.
@@ -512,6 +542,7 @@ pub struct WorkflowTemplate {
     /// A time box for the whole workflow, e.g. `90m` for an exploratory session.
     #[serde(default)]
     pub time_box: Option<HumanDuration>,
+    /// The steps, in order.
     #[schemars(length(min = 1))]
     pub steps: Vec<WorkflowStep>,
 }
@@ -522,8 +553,10 @@ pub struct WorkflowStep {
     /// Unique within the template.
     #[schemars(length(min = 1))]
     pub name: String,
+    /// What it is for, shown in hovers and search results.
     #[serde(default)]
     pub description: Option<String>,
+    /// Items to tick before the step is done.
     #[serde(default)]
     pub checklist: Vec<String>,
     /// Expected time, e.g. `30m`, `1h30m`; reports compare tracked time against it.
@@ -634,6 +667,7 @@ pub struct EmbeddingsConfig {
     /// e.g. `https://api.openai.com/v1/embeddings`.
     #[schemars(url)]
     pub endpoint: String,
+    /// The embeddings model, e.g. `text-embedding-3-small`.
     pub model: String,
     /// Sent only to `endpoint`, never logged.
     #[serde(default)]
@@ -642,6 +676,7 @@ pub struct EmbeddingsConfig {
     #[serde(default = "default_hybrid_weight")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub hybrid_weight: f64,
+    /// Vector length to ask for, for models that can shorten them.
     #[serde(default)]
     #[schemars(range(min = 1))]
     pub dimensions: Option<u32>,
@@ -651,12 +686,16 @@ pub struct EmbeddingsConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PatternConfig {
+    /// Flakiness scoring.
     pub flaky: FlakyConfig,
+    /// Log template mining for failure clustering.
     pub templates: TemplateMiningConfig,
+    /// Pass-rate and duration anomaly detection.
     pub anomaly: AnomalyConfig,
     /// Failures that are expected until a Jira issue is fixed: each rule names the issue and
     /// matches a failure cluster by a regex or by a template.
     pub known_issues: Vec<KnownIssueConfig>,
+    /// What the analysis does with its own open alerts.
     pub alerts: PatternAlertsConfig,
 }
 
@@ -794,11 +833,15 @@ impl Default for AnomalyConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
+    /// The sign-in name.
     #[schemars(length(min = 1))]
     pub name: String,
+    /// The address, also used to match the Jira assignee.
     #[schemars(email)]
     pub email: String,
+    /// The persona: `qa`, `pm`, `po`, `tech_lead`, `qa_manager` or `admin`.
     pub role: Role,
+    /// The team, for team filters and what leads and managers see.
     #[serde(default)]
     pub team: Option<String>,
 }
@@ -806,7 +849,9 @@ pub struct UserConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoggingConfig {
+    /// `trace`, `debug`, `info` (the default), `warn` or `error`.
     pub level: LogLevel,
+    /// `pretty` for people (the default) or `json` for log shippers.
     pub format: LogFormat,
     /// Log directory; defaults to `<data_dir>/logs`. Relative paths are relative to the config file.
     pub dir: Option<PathBuf>,
