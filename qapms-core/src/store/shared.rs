@@ -2556,14 +2556,14 @@ async fn upsert_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
     if facts.is_empty() {
         return Ok(());
     }
-    upsert_user_facts(tx, facts).await?;
+    upsert_fact_rows(tx, FactTable::PerUser, facts).await?;
     // The same deltas without the user: several users' rows fall into one team row.
     let team = crate::dashboard::facts::merge(facts.iter().map(|f| {
         let mut f = f.clone();
         f.user_id = None;
         (f, 1)
     }));
-    upsert_team_facts(tx, &team).await?;
+    upsert_fact_rows(tx, FactTable::Team, &team).await?;
     let mut touched: Vec<(i64, FactKind)> = facts.iter().map(|f| (f.day, f.kind)).collect();
     touched.sort_unstable();
     touched.dedup();
@@ -2583,54 +2583,61 @@ async fn upsert_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
     Ok(())
 }
 
-async fn upsert_team_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
-    for chunk in facts.chunks(CHUNK_ROWS) {
-        let mut qb = QueryBuilder::<Db>::new(
-            "INSERT INTO dashboard_team_facts (day, kind, project, activity, step, test_id, \
-             n, passed, failed, amount, estimate, tracked) ",
-        );
-        qb.push_values(chunk, |mut row, f| {
-            row.push_bind(f.day)
-                .push_bind(f.kind.as_str())
-                .push_bind(f.project.clone())
-                .push_bind(f.activity.clone())
-                .push_bind(f.step.clone())
-                .push_bind(f.test_id.map_or(Uuid::nil(), |t| t.as_uuid()))
-                .push_bind(f.n)
-                .push_bind(f.passed)
-                .push_bind(f.failed)
-                .push_bind(f.amount)
-                .push_bind(f.estimate)
-                .push_bind(f.tracked);
-        });
-        qb.push(
-            " ON CONFLICT (kind, day, project, activity, step, test_id) DO UPDATE SET \
-             n = dashboard_team_facts.n + excluded.n, \
-             passed = dashboard_team_facts.passed + excluded.passed, \
-             failed = dashboard_team_facts.failed + excluded.failed, \
-             amount = dashboard_team_facts.amount + excluded.amount, \
-             estimate = dashboard_team_facts.estimate + excluded.estimate, \
-             tracked = dashboard_team_facts.tracked + excluded.tracked",
-        );
-        qb.build()
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| db_error("dashboard fact", e))?;
-    }
-    Ok(())
+/// The two rollup tables: per user, and team-wide (the same rows without the user).
+#[derive(Clone, Copy)]
+enum FactTable {
+    PerUser,
+    Team,
 }
 
-async fn upsert_user_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
+impl FactTable {
+    fn insert(self) -> &'static str {
+        match self {
+            Self::PerUser => {
+                "INSERT INTO dashboard_facts (day, kind, user_id, project, activity, step, \
+                 test_id, n, passed, failed, amount, estimate, tracked) "
+            }
+            Self::Team => {
+                "INSERT INTO dashboard_team_facts (day, kind, project, activity, step, test_id, \
+                 n, passed, failed, amount, estimate, tracked) "
+            }
+        }
+    }
+
+    fn on_conflict(self) -> &'static str {
+        match self {
+            Self::PerUser => {
+                " ON CONFLICT (day, kind, user_id, project, activity, step, test_id) DO UPDATE SET \
+                 n = dashboard_facts.n + excluded.n, \
+                 passed = dashboard_facts.passed + excluded.passed, \
+                 failed = dashboard_facts.failed + excluded.failed, \
+                 amount = dashboard_facts.amount + excluded.amount, \
+                 estimate = dashboard_facts.estimate + excluded.estimate, \
+                 tracked = dashboard_facts.tracked + excluded.tracked"
+            }
+            Self::Team => {
+                " ON CONFLICT (kind, day, project, activity, step, test_id) DO UPDATE SET \
+                 n = dashboard_team_facts.n + excluded.n, \
+                 passed = dashboard_team_facts.passed + excluded.passed, \
+                 failed = dashboard_team_facts.failed + excluded.failed, \
+                 amount = dashboard_team_facts.amount + excluded.amount, \
+                 estimate = dashboard_team_facts.estimate + excluded.estimate, \
+                 tracked = dashboard_team_facts.tracked + excluded.tracked"
+            }
+        }
+    }
+}
+
+/// Adds `facts` to one rollup table, summing into rows that exist.
+async fn upsert_fact_rows(tx: &mut Tx, table: FactTable, facts: &[Fact]) -> Result<()> {
     for chunk in facts.chunks(CHUNK_ROWS) {
-        let mut qb = QueryBuilder::<Db>::new(
-            "INSERT INTO dashboard_facts (day, kind, user_id, project, activity, step, test_id, \
-             n, passed, failed, amount, estimate, tracked) ",
-        );
+        let mut qb = QueryBuilder::<Db>::new(table.insert());
         qb.push_values(chunk, |mut row, f| {
-            row.push_bind(f.day)
-                .push_bind(f.kind.as_str())
-                .push_bind(f.user_id.map_or(Uuid::nil(), |u| u.as_uuid()))
-                .push_bind(f.project.clone())
+            row.push_bind(f.day).push_bind(f.kind.as_str());
+            if matches!(table, FactTable::PerUser) {
+                row.push_bind(f.user_id.map_or(Uuid::nil(), |u| u.as_uuid()));
+            }
+            row.push_bind(f.project.clone())
                 .push_bind(f.activity.clone())
                 .push_bind(f.step.clone())
                 .push_bind(f.test_id.map_or(Uuid::nil(), |t| t.as_uuid()))
@@ -2641,15 +2648,7 @@ async fn upsert_user_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
                 .push_bind(f.estimate)
                 .push_bind(f.tracked);
         });
-        qb.push(
-            " ON CONFLICT (day, kind, user_id, project, activity, step, test_id) DO UPDATE SET \
-             n = dashboard_facts.n + excluded.n, \
-             passed = dashboard_facts.passed + excluded.passed, \
-             failed = dashboard_facts.failed + excluded.failed, \
-             amount = dashboard_facts.amount + excluded.amount, \
-             estimate = dashboard_facts.estimate + excluded.estimate, \
-             tracked = dashboard_facts.tracked + excluded.tracked",
-        );
+        qb.push(table.on_conflict());
         qb.build()
             .execute(&mut **tx)
             .await
