@@ -954,6 +954,13 @@ impl FakeAnnotations {
             .unwrap_or_else(PoisonError::into_inner)
             .push(a);
     }
+
+    fn remove(&self, id: u64) {
+        self.items
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|a| a["id"] != json!(id));
+    }
 }
 
 impl Respond for FakeAnnotations {
@@ -1070,7 +1077,8 @@ async fn grafana_annotations_become_signals_for_classification(ts: &TestStore) {
     let first_from = fake.froms.read().unwrap()[0];
     assert!(first_from <= (now - Duration::days(29)).timestamp_millis());
 
-    // The next one starts at the newest signal minus the overlap, and stores what is new once.
+    // Each sync reads the whole window again, so a new annotation is stored once, one added
+    // with a time in the past (backdated) arrives, and one deleted upstream leaves.
     fake.add(
         1125,
         now - Duration::minutes(1),
@@ -1080,11 +1088,13 @@ async fn grafana_annotations_become_signals_for_classification(ts: &TestStore) {
     let second = sync(&syncer).await;
     assert!(second.is_ok(), "{second:?}");
     let from_second = *fake.froms.read().unwrap().last().unwrap();
-    assert_eq!(
-        from_second,
-        (incident - Duration::minutes(5)).timestamp_millis(),
-        "the window starts at the cursor minus the overlap"
+    assert!(
+        from_second <= (now - Duration::days(29)).timestamp_millis(),
+        "every sync reads the classifier's whole window"
     );
+    let backdated = now - Duration::days(10);
+    fake.add(1130, backdated, "Queue stalled", &["alert"]);
+    fake.add(1131, now - Duration::hours(1), "Cache flapping", &["alert"]);
     let third = sync(&syncer).await;
     assert!(third.is_ok(), "{third:?}");
     let signals = ts.store.external_signals(from, to, 100).await.unwrap();
@@ -1092,9 +1102,32 @@ async fn grafana_annotations_become_signals_for_classification(ts: &TestStore) {
         signals.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
         [
             "incident: Checkout DB failover",
+            "alert: Cache flapping",
             "OUTAGE: Payments API down"
         ],
         "oldest first, each once"
+    );
+    let month = ts
+        .store
+        .external_signals(now - Duration::days(30), now, 100)
+        .await
+        .unwrap();
+    assert!(
+        month.iter().any(|s| s.name == "alert: Queue stalled"),
+        "the backdated annotation is a signal: {month:?}"
+    );
+    fake.remove(1131);
+    let fourth = sync(&syncer).await;
+    assert!(fourth.is_ok(), "{fourth:?}");
+    assert_eq!(only(&fourth, "grafana").counts.deleted, 1, "{fourth:?}");
+    let signals = ts.store.external_signals(from, to, 100).await.unwrap();
+    assert_eq!(
+        signals.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        [
+            "incident: Checkout DB failover",
+            "OUTAGE: Payments API down"
+        ],
+        "the deleted annotation's signal is gone"
     );
 
     // Two unrelated tests failing alike shortly after the incident: systemic with the stored

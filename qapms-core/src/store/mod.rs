@@ -72,7 +72,8 @@ pub use server::{
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use sync_state::{
-    SyncBatch, SyncBatchOutcome, SyncItem, SyncScope, SyncedCase, SyncedRun, SyncedSignal,
+    SignalWindow, SyncBatch, SyncBatchOutcome, SyncItem, SyncScope, SyncedCase, SyncedRun,
+    SyncedSignal,
 };
 pub use url::redact_url;
 

@@ -53,8 +53,9 @@ use crate::store::workflow_rows::{
 };
 use crate::store::{
     AlertRecord, ApiTokenRecord, Backend, EmbeddingRow, IntegrationCheck, IntegrationHealthSummary,
-    JobLease, LoginAttempt, LoginFailures, NewAlert, RunImport, SessionRecord, Store, StoreInfo,
-    SyncBatch, SyncBatchOutcome, SyncItem, SyncScope, SyncedCase, SyncedRun, SyncedSignal,
+    JobLease, LoginAttempt, LoginFailures, NewAlert, RunImport, SessionRecord, SignalWindow, Store,
+    StoreInfo, SyncBatch, SyncBatchOutcome, SyncItem, SyncScope, SyncedCase, SyncedRun,
+    SyncedSignal,
 };
 use crate::{Error, ErrorKind, Result};
 use futures::TryStreamExt;
@@ -965,6 +966,9 @@ impl Store for ThisStore {
             let written = write_synced_run(&mut tx, synced).await?;
             out.results += written.results;
             out.new_tests += written.new_tests;
+        }
+        if let Some(window) = &batch.replace_signals {
+            out.deleted_signals = clear_signals(&mut tx, window, &batch.signals).await?;
         }
         write_signals(&mut tx, &batch.signals).await?;
         write_sync_items(&mut tx, batch).await?;
@@ -4100,6 +4104,48 @@ async fn write_sync_items(tx: &mut Tx, batch: &SyncBatch) -> Result<()> {
 
 /// Upserts synced cases by source and external id, keeping a known case's id and ticket links;
 /// returns the id of each, in input order.
+/// Deletes the external signals of `window`'s source timed in it that `keep` does not name;
+/// returns how many.
+async fn clear_signals(tx: &mut Tx, window: &SignalWindow, keep: &[SyncedSignal]) -> Result<u64> {
+    let stored: Vec<(String,)> = sqlx::query_as(
+        "SELECT signal_key FROM external_signals WHERE source = $1 AND at >= $2 AND at <= $3",
+    )
+    .bind(window.source.as_str())
+    .bind(DbTime(window.from))
+    .bind(DbTime(window.to))
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(|e| db_error("external signal", e))?;
+    let keep: HashSet<&str> = keep
+        .iter()
+        .filter(|s| s.signal.source == window.source)
+        .map(|s| s.key.as_str())
+        .collect();
+    let gone: Vec<String> = stored
+        .into_iter()
+        .map(|(k,)| k)
+        .filter(|k| !keep.contains(k.as_str()))
+        .collect();
+    let mut deleted = 0;
+    for chunk in gone.chunks(LOOKUP_KEYS) {
+        let mut qb = QueryBuilder::<Db>::new("DELETE FROM external_signals WHERE source = ");
+        qb.push_bind(window.source.as_str())
+            .push(" AND signal_key IN (");
+        let mut list = qb.separated(", ");
+        for key in chunk {
+            list.push_bind(key.clone());
+        }
+        qb.push(")");
+        deleted += qb
+            .build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("external signal", e))?
+            .rows_affected();
+    }
+    Ok(deleted)
+}
+
 /// Inserts or replaces external signals by source and key.
 async fn write_signals(tx: &mut Tx, signals: &[SyncedSignal]) -> Result<()> {
     let signals = last_per_key(signals, |s| (s.signal.source, s.key.clone()));

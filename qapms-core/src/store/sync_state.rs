@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::model::{
     ImportedTest, IssueKey, SearchDocument, SearchDocumentKey, TestId, TestRun, TestSource, Ticket,
 };
-use crate::patterns::classify::ExternalSignal;
+use crate::patterns::classify::{ExternalSignal, SignalSource};
 
 /// One scope's sync state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -76,6 +76,14 @@ pub struct SyncedSignal {
     pub signal: ExternalSignal,
 }
 
+/// A time range of one source's external signals, for [`SyncBatch::replace_signals`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalWindow {
+    pub source: SignalSource,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
 /// Everything one step of a sync writes, in one transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncBatch {
@@ -94,6 +102,10 @@ pub struct SyncBatch {
     pub runs: Vec<SyncedRun>,
     /// External signals, inserted or replaced by source and key.
     pub signals: Vec<SyncedSignal>,
+    /// Before `signals` are written, this source's stored signals timed in this range (both
+    /// ends included) are deleted: the batch holds every one the source still has there, so
+    /// one deleted upstream goes too.
+    pub replace_signals: Option<SignalWindow>,
     /// Items to record for this scope (inserted or replaced by item id).
     pub items: Vec<SyncItem>,
     /// Items to forget, as `(scope, item id)` of this integration: deleted ones, and ones that
@@ -121,6 +133,8 @@ pub struct SyncBatchOutcome {
     pub kept_cases: u64,
     pub deleted_tickets: u64,
     pub deleted_documents: u64,
+    /// External signals removed by [`SyncBatch::replace_signals`] and not written again.
+    pub deleted_signals: u64,
     /// Result rows written for the batch's runs (one per attempt).
     pub results: u64,
     /// Tests the batch's runs named that the store had never seen.

@@ -5,13 +5,15 @@
 //! **Signals.** An annotation carrying one of the configured `signal_tags` (by default
 //! `incident`, `outage`, `alert`) says the infrastructure was unwell at its time, which is the
 //! evidence the classifier's systemic rule looks for (see [`crate::patterns::classify`]).
-//! Grafana has no change feed for annotations, so each sync reads the window from the scope's
-//! cursor (the newest annotation time stored, minus the overlap) to now, or the last
-//! [`SIGNAL_HISTORY`] on the first sync and with `--full`; the listing is newest first and
-//! capped per call, so the window is walked backwards page by page until a short page. The
-//! signals are written oldest first in batches, each with its newest time as the cursor, and
-//! keyed by annotation id, so a re-read annotation (the overlap, an edit) is replaced, never
-//! doubled. Other annotations (deploys, test runs qapms marked) are not copied: they are read
+//! Grafana has no change feed for annotations, and an annotation can be deleted, edited or
+//! added with a time in the past, so each sync reads the whole [`SIGNAL_HISTORY`] the
+//! classifier looks at (newest first and capped per call, so the window is walked backwards
+//! page by page until a short page) and replaces the stored Grafana signals of that window in
+//! one transaction: a deleted annotation's signal leaves, a backdated one arrives, an edited
+//! one is rewritten, keyed by annotation id. Reading from a cursor instead would miss the last
+//! two. The listing cannot filter by tag server-side (Grafana matches tags exactly, the signal
+//! tags match any case), so it reads every annotation of the window; older signals are kept as
+//! history. Other annotations (deploys, test runs qapms marked) are not copied: they are read
 //! from Grafana when a timeline needs them.
 
 use std::collections::BTreeMap;
@@ -19,21 +21,21 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::Ctx;
-use super::cursor::{fingerprint, format_time, parse_time};
+use super::cursor::{fingerprint, format_time};
 use super::snapshot::{Entry, Kind, write_listing};
 use crate::integrations::grafana::Grafana;
 use crate::integrations::grafana::models::SearchHit;
 use crate::integrations::{AnnotationFilter, Health, Integration as _};
 use crate::model::{SearchDocument, utc_now};
 use crate::patterns::classify::{ExternalSignal, SignalSource};
-use crate::store::{IntegrationCheck, SyncedSignal};
+use crate::store::{IntegrationCheck, SignalWindow, SyncedSignal};
 use crate::{Error, ErrorKind, Result};
 
 pub(crate) const SCOPE: &str = "dashboards";
 pub(crate) const DOC_TYPE: &str = "dashboard";
 /// The scope of the annotation signals.
 pub(crate) const SIGNALS_SCOPE: &str = "annotations";
-/// How far back the first sync reads annotations: the failure-rate window of the analysis.
+/// How far back each sync reads annotations: the failure-rate window of the analysis.
 pub(crate) const SIGNAL_HISTORY: chrono::Duration = chrono::Duration::days(30);
 /// Annotations per listing call.
 const ANNOTATION_PAGE: u32 = 1000;
@@ -94,21 +96,12 @@ async fn sync_signals(cx: &mut Ctx<'_>, client: &Grafana, signal_tags: &[String]
     if signal_tags.is_empty() {
         return Ok(());
     }
-    let stored = cx
-        .store
-        .sync_scopes(Some(cx.integration))
-        .await?
-        .into_iter()
-        .find(|s| s.scope == SIGNALS_SCOPE)
-        .and_then(|s| s.cursor.as_deref().and_then(parse_time));
     let now = utc_now();
-    let overlap = chrono::Duration::from_std(cx.options.overlap).unwrap_or_default();
-    let from = match stored {
-        Some(cursor) if !cx.options.full => cursor - overlap,
-        _ => now - SIGNAL_HISTORY,
-    };
+    let from = now - SIGNAL_HISTORY;
     let mut found: BTreeMap<u64, (DateTime<Utc>, ExternalSignal)> = BTreeMap::new();
     let mut to = now;
+    // How far back the listing got: the whole window unless the page cap stopped it first.
+    let mut reached = to;
     for _ in 0..MAX_ANNOTATION_PAGES {
         let filter = AnnotationFilter {
             from: Some(from),
@@ -151,9 +144,11 @@ async fn sync_signals(cx: &mut Ctx<'_>, client: &Grafana, signal_tags: &[String]
         // A short page is the end of the window; a full one continues below its oldest
         // annotation (the boundary millisecond is read twice and kept once, by id).
         if !full_page || oldest <= from || oldest >= to {
+            reached = from;
             break;
         }
         to = oldest;
+        reached = oldest;
     }
     cx.counts.seen += found.len() as u64;
     let mut signals: Vec<(DateTime<Utc>, SyncedSignal)> = found
@@ -169,20 +164,21 @@ async fn sync_signals(cx: &mut Ctx<'_>, client: &Grafana, signal_tags: &[String]
         })
         .collect();
     signals.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.key.cmp(&b.1.key)));
-    let size = cx.options.batch_size.max(1);
-    let mut newest = stored;
-    let mut rest = signals.into_iter().peekable();
-    while rest.peek().is_some() {
-        let chunk: Vec<(DateTime<Utc>, SyncedSignal)> = rest.by_ref().take(size).collect();
-        let mut batch = cx.batch(SIGNALS_SCOPE);
-        for (at, signal) in chunk {
-            newest = Some(newest.map_or(at, |n| n.max(at)));
-            batch.signals.push(signal);
-        }
-        batch.cursor = newest.map(format_time);
-        cx.counts.written += batch.signals.len() as u64;
-        cx.commit(&batch, |_| Vec::new()).await?;
-    }
+    // One batch whatever the batch size: the window is replaced as a whole, so a signal
+    // deleted upstream leaves in the same transaction that writes the others, and signals are
+    // rows of a few dozen bytes.
+    let mut batch = cx.batch(SIGNALS_SCOPE);
+    batch.cursor = signals.last().map(|(at, _)| format_time(*at));
+    batch.signals = signals.into_iter().map(|(_, s)| s).collect();
+    batch.replace_signals = Some(SignalWindow {
+        source: SignalSource::Grafana,
+        from: reached,
+        to: now,
+    });
+    batch.full = reached == from;
+    cx.counts.written += batch.signals.len() as u64;
+    let outcome = cx.commit(&batch, |_| Vec::new()).await?;
+    cx.counts.deleted += outcome.deleted_signals;
     cx.counts.scopes += 1;
     Ok(())
 }
