@@ -75,6 +75,10 @@ class FakeJira:
     transitioned: list[tuple[str, str]] = field(default_factory=list)
     # Seconds each search page waits before answering (a slow site, for kill-and-resume tests).
     page_delay: float = 0.0
+    # Set, the fake also plays Atlassian's OAuth gateway: the site's API under
+    # `/ex/jira/<cloud_id>` and `/oauth/token/accessible-resources` naming `site` with this id.
+    cloud_id: str | None = None
+    site: str = "https://pay-team.atlassian.net"
 
     def __post_init__(self) -> None:
         template = sample("get-issue.response.json")
@@ -199,6 +203,20 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         segs = [s for s in parts.path.split("/") if s]
+        if fake.cloud_id is not None:
+            if segs == ["oauth", "token", "accessible-resources"]:
+                self._send(
+                    200,
+                    [
+                        {"id": "0000-other", "url": "https://other.atlassian.net", "name": "o"},
+                        {"id": fake.cloud_id, "url": fake.site, "name": "pay-team"},
+                    ],
+                )
+                return
+            if segs[:3] != ["ex", "jira", fake.cloud_id]:
+                self._not_found("Site")
+                return
+            segs = segs[3:]
         if segs[:2] != ["rest", "api"] or len(segs) < 4:
             self._not_found("Resource")
             return

@@ -46,10 +46,14 @@ class FakeAuthServer(Fake):
     def route(self, r: Request) -> Reply:
         if r.path != "/token" or r.method != "POST":
             return Reply(404, {"error": "not_found"})
-        body = {k: v[0] for k, v in (r.body or {}).items()} if isinstance(r.body, dict) else {}
+        # Data Center's token endpoint takes a form, Cloud's a JSON object.
+        raw = r.body if isinstance(r.body, dict) else {}
+        body = {k: v[0] if isinstance(v, list) else v for k, v in raw.items()}
         body["authorization"] = r.headers.get("authorization", "")
         self.grants.append(body)
         grant = body.get("grant_type")
+        if grant == "client_credentials" and body.get("client_secret") != CLIENT_SECRET:
+            return Reply(401, {"error": "access_denied", "error_description": "Unauthorized"})
         if grant == "client_credentials":
             return Reply(
                 body={
@@ -171,6 +175,79 @@ def test_browser_sign_in_over_the_loopback_redirect(
     monkeypatch.chdir(home.cwd)
     with qapms.Workspace.open() as ws:
         assert ws.jira.issue("PAY-7").key == "PAY-7"
+
+
+CLOUD_ID = "35273b54-3f06-40d2-880f-dd28cf8daafa"
+
+
+@pytest.fixture
+def jira_gateway() -> Iterator[FakeJira]:
+    """Jira Cloud behind Atlassian's OAuth gateway (`/ex/jira/<cloud id>`)."""
+    yield from serve(FakeJira(auth_header=f"Bearer {ACCESS}", cloud_id=CLOUD_ID))
+
+
+def configure_cloud_client_credentials(
+    home: Home, jira: FakeJira, auth: FakeAuthServer, secret: str
+) -> None:
+    home.env["JIRA_CLIENT_SECRET"] = secret
+    (home.cwd / "qapms.yaml").write_text(
+        f"""integrations:
+  jira:
+    base_url: {jira.site}
+    projects: [PAY]
+    auth:
+      method: oauth_client_credentials
+      client_id: {CLIENT_ID}
+      client_secret: ${{JIRA_CLIENT_SECRET}}
+      scopes: [read:jira-work]
+      token_url: {auth.url}/token
+      api_url: {jira.url}
+"""
+    )
+
+
+def test_client_credentials_on_cloud_find_the_site_and_call_it_through_the_gateway(
+    home: Home,
+    jira_gateway: FakeJira,
+    auth_server: FakeAuthServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    master_key(home)
+    configure_cloud_client_credentials(home, jira_gateway, auth_server, CLIENT_SECRET)
+    login = home.qapms("auth", "login", "jira")
+    assert login.returncode == 0, login.stderr
+    assert CLOUD_ID in login.stdout + login.stderr, "the site's cloud id is reported"
+    grant = auth_server.grants[-1]
+    assert grant["grant_type"] == "client_credentials" and grant["client_id"] == CLIENT_ID
+    stored = token_file(home).read_text()
+    assert ACCESS not in stored and CLIENT_SECRET not in stored, "tokens are kept encrypted"
+
+    status = home.qapms("auth", "status")
+    assert status.returncode == 0 and f"cloud id {CLOUD_ID}" in status.stdout, status.stdout
+    assert ACCESS not in status.stdout + status.stderr
+
+    for k, v in home.env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.chdir(home.cwd)
+    with qapms.Workspace.open() as ws:
+        assert ws.jira.issue("PAY-7").key == "PAY-7"
+    api = [r.path for r in jira_gateway.requests if "/rest/" in r.path]
+    assert api and all(p.startswith(f"/ex/jira/{CLOUD_ID}/rest/api/3/") for p in api), api
+
+
+def test_client_credentials_with_a_wrong_secret_say_so_without_the_secret(
+    home: Home, jira_gateway: FakeJira, auth_server: FakeAuthServer
+) -> None:
+    master_key(home)
+    wrong = "not-the-secret-4711"
+    configure_cloud_client_credentials(home, jira_gateway, auth_server, wrong)
+    login = home.qapms("auth", "login", "jira")
+    assert login.returncode != 0
+    said = login.stdout + login.stderr
+    assert "client" in said.lower(), said
+    assert wrong not in said
+    assert not token_file(home).exists()
+    assert not any("/rest/" in r.path for r in jira_gateway.requests)
 
 
 def test_ws_jira_with_pkce_needs_the_master_key(
