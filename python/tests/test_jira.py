@@ -190,12 +190,25 @@ def test_wrong_argument_types_name_the_argument(fake_jira: FakeJira) -> None:
 def test_ctrl_c_interrupts_a_waiting_call(fake_jira: FakeJira) -> None:
     # The fake asks for a 30 s pause; SIGINT must end the wait long before that.
     fake_jira.fail_next(429, {"Retry-After": "30"})
-    timer = threading.Timer(0.5, lambda: signal.raise_signal(signal.SIGINT))
+
+    def interrupt_once_waiting() -> None:
+        # Only once the 429 has been answered is the call in its wait; a fixed delay could
+        # land earlier on a loaded machine, outside the call.
+        deadline = time.monotonic() + 20
+        while not fake_jira.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        signal.raise_signal(signal.SIGINT)
+
+    client = cloud(fake_jira)
+    interrupter = threading.Thread(target=interrupt_once_waiting)
     started = time.monotonic()
-    timer.start()
     with pytest.raises(KeyboardInterrupt):
-        cloud(fake_jira).issue("PAY-1")
-    assert time.monotonic() - started < 10
+        interrupter.start()
+        client.issue("PAY-1")
+    interrupter.join()
+    assert fake_jira.requests, "the call reached the fake before the interrupt"
+    assert time.monotonic() - started < 25
 
 
 def test_workspace_jira_from_config(

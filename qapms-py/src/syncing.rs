@@ -150,6 +150,16 @@ pub(crate) fn sync_blocking(
         if failed.get().is_some() {
             return;
         }
+        // After a Ctrl-C the batch in flight still commits and reports itself; the script has
+        // asked to stop, so only the closing events (index, finish) reach its callback.
+        if cancel.is_cancelled()
+            && matches!(
+                event,
+                SyncEvent::Started { .. } | SyncEvent::Progress { .. }
+            )
+        {
+            return;
+        }
         Python::attach(|py| {
             let called = event_object(py, event).and_then(|e| callback.call1(py, (e,)));
             if let Err(err) = called {
