@@ -4102,8 +4102,6 @@ async fn write_sync_items(tx: &mut Tx, batch: &SyncBatch) -> Result<()> {
     Ok(())
 }
 
-/// Upserts synced cases by source and external id, keeping a known case's id and ticket links;
-/// returns the id of each, in input order.
 /// Deletes the external signals of `window`'s source timed in it that `keep` does not name;
 /// returns how many.
 async fn clear_signals(tx: &mut Tx, window: &SignalWindow, keep: &[SyncedSignal]) -> Result<u64> {
@@ -4223,6 +4221,8 @@ async fn write_synced_run(tx: &mut Tx, synced: &SyncedRun) -> Result<ImportBatch
     Ok(out)
 }
 
+/// Upserts synced cases by source and external id, keeping a known case's id and ticket links;
+/// returns the id of each, in input order.
 async fn write_synced_cases(tx: &mut Tx, cases: &[SyncedCase]) -> Result<Vec<TestId>> {
     for case in cases {
         not_empty(&case.external_id, "a test case's external id")?;

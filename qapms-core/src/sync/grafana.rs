@@ -100,8 +100,8 @@ async fn sync_signals(cx: &mut Ctx<'_>, client: &Grafana, signal_tags: &[String]
     let from = now - SIGNAL_HISTORY;
     let mut found: BTreeMap<u64, (DateTime<Utc>, ExternalSignal)> = BTreeMap::new();
     let mut to = now;
-    // How far back the listing got: the whole window unless the page cap stopped it first.
-    let mut reached = to;
+    // Whether the listing got to the window's start; the page cap can stop it first.
+    let mut complete = false;
     for _ in 0..MAX_ANNOTATION_PAGES {
         let filter = AnnotationFilter {
             from: Some(from),
@@ -144,11 +144,10 @@ async fn sync_signals(cx: &mut Ctx<'_>, client: &Grafana, signal_tags: &[String]
         // A short page is the end of the window; a full one continues below its oldest
         // annotation (the boundary millisecond is read twice and kept once, by id).
         if !full_page || oldest <= from || oldest >= to {
-            reached = from;
+            complete = true;
             break;
         }
         to = oldest;
-        reached = oldest;
     }
     cx.counts.seen += found.len() as u64;
     let mut signals: Vec<(DateTime<Utc>, SyncedSignal)> = found
@@ -172,10 +171,11 @@ async fn sync_signals(cx: &mut Ctx<'_>, client: &Grafana, signal_tags: &[String]
     batch.signals = signals.into_iter().map(|(_, s)| s).collect();
     batch.replace_signals = Some(SignalWindow {
         source: SignalSource::Grafana,
-        from: reached,
+        // Cut short, only what was read is replaced: nothing unread is deleted.
+        from: if complete { from } else { to },
         to: now,
     });
-    batch.full = reached == from;
+    batch.full = complete;
     cx.counts.written += batch.signals.len() as u64;
     let outcome = cx.commit(&batch, |_| Vec::new()).await?;
     cx.counts.deleted += outcome.deleted_signals;
