@@ -91,6 +91,46 @@ async fn get_issue_asks_only_for_the_named_fields() {
         .await
         .unwrap();
     assert_eq!(issue.key.as_str(), "ED-1");
+    // The issue keeps what Jira sent, including fields qapms does not model.
+    let sent: Value = serde_json::from_str(&fixture("get-issue.response.json")).unwrap();
+    assert_eq!(issue.raw.to_value(), sent);
+    assert_eq!(
+        issue.field("watcher"),
+        Some(sent["fields"]["watcher"].clone())
+    );
+    assert_eq!(issue.field("not-fetched"), None);
+    assert_eq!(serde_json::to_value(&issue).unwrap(), sent);
+}
+
+#[tokio::test]
+async fn a_mistyped_field_is_named_by_its_path_inside_the_issue() {
+    let server = MockServer::start().await;
+    let mut bad = issue_json(0);
+    // A string where a list belongs; the message must name the place but not quote the value.
+    bad["fields"]["labels"] = json!("s3cr3t-looking-value");
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/search/jql"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"issues": [issue_json(1), bad], "isLast": true})),
+        )
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let err = jira(&server, JiraDeployment::Cloud)
+        .issues()
+        .search("project = PAY")
+        .stream()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Upstream, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("field `issues[1]`: within `fields.labels`: wrong type: found string"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cr3t"), "{text}");
 }
 
 /// Serves `total` issues, `page` at a time, by `nextPageToken`, whatever `maxResults` says.

@@ -70,7 +70,8 @@ fn ticket(
         raw: json!({"key": k, "fields": {
             "description": adf(description),
             "comment": {"comments": comments},
-        }}),
+        }})
+        .into(),
     }
 }
 

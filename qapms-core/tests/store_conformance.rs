@@ -46,7 +46,7 @@ fn ticket(k: &str, status: &str, category: StatusCategory) -> Ticket {
         fix_versions: vec!["1.2".to_owned()],
         updated: at(0),
         url: Some(format!("https://jira.example/browse/{k}")),
-        raw: serde_json::json!({ "key": k, "fields": { "customfield_1": [1, 2] } }),
+        raw: serde_json::json!({ "key": k, "fields": { "customfield_1": [1, 2] } }).into(),
     }
 }
 

@@ -109,7 +109,7 @@ fn ticket(key: &str) -> Ticket {
         fix_versions: vec![],
         updated: at(3),
         url: None,
-        raw: serde_json::json!({}),
+        raw: serde_json::json!({}).into(),
     }
 }
 

@@ -698,20 +698,15 @@ impl PyIssue {
     /// Any fetched field by id, e.g. `issue.field("customfield_10010")`, as Jira's JSON;
     /// None when it was not fetched.
     fn field<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(value) = self.inner.fields.extra.get(name) {
-            return json_to_py(py, value);
-        }
-        // Named fields live in typed slots; read them back through the JSON form.
-        let raw = serde_json::to_value(&self.inner.fields).unwrap_or_default();
-        match raw.get(name) {
-            Some(value) => json_to_py(py, value),
+        match self.inner.field(name) {
+            Some(value) => json_to_py(py, &value),
             None => Ok(py.None().into_bound(py)),
         }
     }
 
-    /// The whole issue as Jira's JSON (`{"id", "key", "self", "fields": {...}}`).
+    /// The whole issue as Jira sent it (`{"id", "key", "self", "fields": {...}}`).
     fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.inner)
+        json_to_py(py, &self.inner.raw.to_value())
     }
 
     fn __repr__(&self) -> String {

@@ -292,7 +292,7 @@ pub async fn seed(store: &dyn Store, options: &SeedOptions) -> qapms_core::Resul
                 fix_versions: vec![versions[n % versions.len()].to_owned()],
                 updated: created + Duration::days(age.min(3)),
                 url: None,
-                raw,
+                raw: raw.into(),
             });
             if issue_type == "Story" {
                 stories[pi].push(k);

@@ -488,7 +488,8 @@ pub fn is_bug(ticket: &Ticket) -> bool {
 pub fn created_at(ticket: &Ticket) -> DateTime<Utc> {
     ticket
         .raw
-        .pointer("/fields/created")
+        .path(&["fields", "created"])
+        .as_ref()
         .and_then(serde_json::Value::as_str)
         .and_then(|s| {
             DateTime::parse_from_rfc3339(s)
@@ -786,13 +787,15 @@ pub struct ReleaseRow {
 
 fn epic_of(ticket: &Ticket) -> Option<IssueKey> {
     [
-        "/fields/parent/key",
-        "/fields/epic/key",
-        "/fields/customfield_10014",
+        &["fields", "parent", "key"][..],
+        &["fields", "epic", "key"],
+        &["fields", "customfield_10014"],
     ]
     .iter()
-    .find_map(|p| ticket.raw.pointer(p).and_then(serde_json::Value::as_str))
-    .and_then(|k| IssueKey::parse(k).ok())
+    .find_map(|path| match ticket.raw.path(path) {
+        Some(serde_json::Value::String(k)) => IssueKey::parse(&k).ok(),
+        _ => None,
+    })
 }
 
 /// Builds the PO view.

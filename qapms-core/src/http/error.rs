@@ -63,17 +63,37 @@ pub(crate) fn describe_decode_error(err: &serde_json::Error) -> String {
     match err.classify() {
         // serde_json's syntax and end-of-input messages are fixed texts that quote nothing.
         Category::Syntax | Category::Eof | Category::Io => err.to_string(),
-        Category::Data => {
-            let full = err.to_string();
-            let text = full
-                .rsplit_once(" at line ")
-                .map_or(full.as_str(), |(head, _)| head);
-            format!("{} (at {position})", describe_data_error(text))
-        }
+        Category::Data => format!("{} (at {position})", describe_data(err)),
     }
 }
 
+/// Marks a message [`nested_decode_error`] made: already free of values, and kept as it is.
+const NESTED: &str = "within `";
+
+/// The message for a type that decodes a part of the body itself (a Jira issue keeps its text
+/// and types it in a second pass): the path inside that part, then what went wrong, with no
+/// value quoted. The outer decode adds the part's own path and the position.
+pub(crate) fn nested_decode_error(path: &str, err: &serde_json::Error) -> String {
+    let what = describe_data(err);
+    if path.is_empty() || path == "." {
+        what
+    } else {
+        format!("{NESTED}{path}`: {what}")
+    }
+}
+
+fn describe_data(err: &serde_json::Error) -> String {
+    let full = err.to_string();
+    let text = full
+        .rsplit_once(" at line ")
+        .map_or(full.as_str(), |(head, _)| head);
+    describe_data_error(text)
+}
+
 fn describe_data_error(text: &str) -> String {
+    if text.starts_with(NESTED) {
+        return text.to_owned();
+    }
     let expected = text
         .split_once(", expected ")
         .map(|(_, expected)| expected.trim());

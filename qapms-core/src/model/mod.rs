@@ -53,6 +53,7 @@ macro_rules! text_enum {
 mod identity;
 mod ids;
 mod page;
+mod raw_json;
 mod search;
 mod test;
 mod ticket;
@@ -63,6 +64,7 @@ mod workflow;
 pub use identity::{ExternalKey, ImportBatchOutcome, ImportedAttempt, ImportedTest, TestIdentity};
 pub use ids::{IssueKey, PatternId, RunId, TestId, TimeEntryId, UserId, WorkflowId};
 pub use page::{Page, PageRequest};
+pub use raw_json::RawJson;
 pub use search::{SearchDocument, SearchDocumentKey};
 pub use test::{TestCase, TestResult, TestRun, TestSource, TestStatus};
 pub use ticket::{StatusCategory, Ticket, TicketFilter};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{IssueKey, PageRequest};
+use super::{IssueKey, PageRequest, RawJson};
 
 /// Jira's coarse status grouping, which stays stable when a team renames its statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -23,8 +23,8 @@ text_enum!(StatusCategory, "status category", {
     Unknown => "unknown",
 });
 
-/// A Jira issue as cached in the store. `raw` keeps the payload it was built from, so fields
-/// qapms does not model yet can be read later without a re-sync.
+/// A Jira issue as cached in the store. `raw` keeps the payload it was built from, as Jira sent
+/// it, so fields qapms does not model yet can be read later without a re-sync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ticket {
@@ -41,7 +41,7 @@ pub struct Ticket {
     /// When Jira last changed the issue.
     pub updated: DateTime<Utc>,
     pub url: Option<String>,
-    pub raw: serde_json::Value,
+    pub raw: RawJson,
 }
 
 impl Ticket {

@@ -84,17 +84,14 @@ pub(crate) fn document_uid(key: &SearchDocumentKey) -> String {
 
 impl IndexDoc {
     pub fn from_ticket(ticket: &Ticket) -> Self {
-        let fields = ticket.raw.get("fields").unwrap_or(&serde_json::Value::Null);
         let mut body = String::new();
-        if let Some(description) = fields.get("description") {
-            push_paragraph(&mut body, &adf_text(description));
+        if let Some(description) = ticket.raw.path(&["fields", "description"]) {
+            push_paragraph(&mut body, &adf_text(&description));
         }
-        if let Some(comments) = fields
-            .get("comment")
-            .and_then(|c| c.get("comments"))
-            .and_then(serde_json::Value::as_array)
+        if let Some(serde_json::Value::Array(comments)) =
+            ticket.raw.path(&["fields", "comment", "comments"])
         {
-            for comment in comments {
+            for comment in &comments {
                 if let Some(text) = comment.get("body") {
                     push_paragraph(&mut body, &adf_text(text));
                 }

@@ -75,7 +75,7 @@ pub(super) struct TicketRow {
     fix_versions: Json<Vec<String>>,
     updated: DbTime,
     url: Option<String>,
-    raw: Json<serde_json::Value>,
+    raw: Json<crate::model::RawJson>,
 }
 
 impl TryFrom<TicketRow> for Ticket {

@@ -90,7 +90,7 @@ async fn unknown_ticket(ws: &Workspace, key: &str) -> String {
 /// The sprint names in an issue's raw fields (Jira keeps them in a custom field whose values
 /// carry `boardId` and `state`).
 fn sprints(ticket: &Ticket) -> Vec<String> {
-    let Some(fields) = ticket.raw.get("fields").and_then(|f| f.as_object()) else {
+    let Some(serde_json::Value::Object(fields)) = ticket.raw.path(&["fields"]) else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -846,50 +846,48 @@ impl AgileHandler<'_> {
 
 /// Builds the store's [`Ticket`] from an issue fetched with [`TICKET_FIELDS`].
 pub fn to_ticket(issue: Issue, site: &url::Url) -> Result<Ticket> {
-    let fields = &issue.fields;
+    // The issue is taken apart rather than cloned from: sync calls this for every issue.
+    let Issue {
+        key, fields, raw, ..
+    } = issue;
     let missing = |name: &str| {
         Error::new(
             ErrorKind::Upstream,
-            format!("Jira returned {} without the `{name}` field", issue.key),
+            format!("Jira returned {key} without the `{name}` field"),
         )
         .with_context("field", format!("fields.{name}"))
     };
-    let status = fields.status.as_ref().ok_or_else(|| missing("status"))?;
+    let status = fields.status.ok_or_else(|| missing("status"))?;
     let category = match status.status_category.as_ref().map(|c| c.key.as_str()) {
         Some("new") => StatusCategory::ToDo,
         Some("indeterminate") => StatusCategory::InProgress,
         Some("done") => StatusCategory::Done,
         _ => StatusCategory::Unknown,
     };
-    let names = |list: &Option<Vec<super::models::Named>>| {
-        list.iter()
+    let names = |list: Option<Vec<super::models::Named>>| {
+        list.into_iter()
             .flatten()
-            .map(|n| n.name.clone())
+            .map(|n| n.name)
             .collect::<Vec<_>>()
     };
+    let summary = fields.summary.ok_or_else(|| missing("summary"))?;
+    let issue_type = fields.issuetype.ok_or_else(|| missing("issuetype"))?.name;
+    let updated = fields.updated.ok_or_else(|| missing("updated"))?;
     let mut url = site.clone();
-    url.set_path(&format!("/browse/{}", issue.key));
-    let raw = serde_json::to_value(&issue).unwrap_or(Value::Null);
+    url.set_path(&format!("/browse/{key}"));
     Ok(Ticket {
-        summary: fields.summary.clone().ok_or_else(|| missing("summary"))?,
-        status: status.name.clone(),
+        summary,
+        status: status.name,
         status_category: category,
-        issue_type: fields
-            .issuetype
-            .as_ref()
-            .map(|t| t.name.clone())
-            .ok_or_else(|| missing("issuetype"))?,
-        priority: fields.priority.as_ref().map(|p| p.name.clone()),
-        assignee: fields
-            .assignee
-            .as_ref()
-            .and_then(|a| a.display_name.clone()),
-        labels: fields.labels.clone().unwrap_or_default(),
-        components: names(&fields.components),
-        fix_versions: names(&fields.fix_versions),
-        updated: fields.updated.ok_or_else(|| missing("updated"))?,
+        issue_type,
+        priority: fields.priority.map(|p| p.name),
+        assignee: fields.assignee.and_then(|a| a.display_name),
+        labels: fields.labels.unwrap_or_default(),
+        components: names(fields.components),
+        fix_versions: names(fields.fix_versions),
+        updated,
         url: Some(url.to_string()),
-        key: issue.key,
+        key,
         raw,
     })
 }

@@ -2,19 +2,19 @@
 //!
 //! Each struct models only what qapms reads; serde ignores every other field, so a new field
 //! in Jira's output is never fatal. Fields Jira may omit (because they were not requested, or
-//! the instance hides them) are `Option` or default to empty. Anything requested but not
-//! modelled, such as a custom field, stays reachable through [`IssueFields::extra`].
+//! the instance hides them) are `Option` or default to empty. An [`Issue`] also keeps the JSON
+//! text Jira sent ([`Issue::raw`]), so anything requested but not modelled, such as a custom
+//! field, stays reachable ([`Issue::field`]) without being parsed for every issue of a search.
 //!
 //! Jira writes instants as `2021-01-17T12:34:00.000+0000` (no colon in the offset), which is
 //! not RFC 3339, so [`jira_time`] reads and writes that format (and accepts RFC 3339 too).
-
-use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::IssueKey;
+use crate::http::error::nested_decode_error;
+use crate::model::{IssueKey, RawJson};
 
 /// Jira's timestamp format, for serde's `with`.
 pub mod jira_time {
@@ -153,9 +153,10 @@ pub struct Status {
 }
 
 /// The common fields of an issue; every one is optional because only requested fields come back.
+/// Other fields are skipped while parsing; [`Issue::field`] reads any of them from the raw text.
 ///
-/// Serialising writes back only the fields that came, so a re-serialised issue has the shape
-/// Jira sent (scripts tell "not fetched" from "empty" by the key being absent).
+/// Serialising writes back only the fields that came, so a serialised `IssueFields` has the
+/// shape Jira sent (scripts tell "not fetched" from "empty" by the key being absent).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IssueFields {
@@ -194,21 +195,68 @@ pub struct IssueFields {
     pub description: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Vec<Attachment>>,
-    /// Every other requested field (custom fields such as `customfield_10010`), raw.
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
 }
 
 /// An issue with the fields that were asked for.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// `raw` is the issue's JSON exactly as Jira sent it, and it is what an `Issue` serialises to;
+/// the typed fields are read from it once, when the issue is parsed.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Issue {
     pub id: String,
     pub key: IssueKey,
-    #[serde(default, rename = "self")]
     pub self_url: Option<String>,
-    #[serde(default)]
     pub fields: IssueFields,
+    pub raw: RawJson,
+}
+
+impl Issue {
+    /// Any fetched field by id (`"customfield_10010"`, `"summary"`), as Jira's JSON; `None` when
+    /// it was not fetched.
+    pub fn field(&self, id: &str) -> Option<Value> {
+        self.raw.path(&["fields", id])
+    }
+}
+
+/// The typed part of an issue, read from its raw text.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IssueParts {
+    id: String,
+    key: IssueKey,
+    #[serde(default, rename = "self")]
+    self_url: Option<String>,
+    #[serde(default)]
+    fields: IssueFields,
+}
+
+impl<'de> Deserialize<'de> for Issue {
+    /// Captures the issue's text (a copy of its bytes, not a tree), then types what qapms reads.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawJson::deserialize(d)?;
+        let parts: IssueParts = serde_json::from_str(raw.as_str()).map_err(|first| {
+            // Say where inside the issue the mismatch is; this second pass runs only on failure.
+            let de = &mut serde_json::Deserializer::from_str(raw.as_str());
+            let message = match serde_path_to_error::deserialize::<_, IssueParts>(de) {
+                Err(e) => nested_decode_error(&e.path().to_string(), e.inner()),
+                Ok(_) => nested_decode_error("", &first),
+            };
+            serde::de::Error::custom(message)
+        })?;
+        Ok(Self {
+            id: parts.id,
+            key: parts.key,
+            self_url: parts.self_url,
+            fields: parts.fields,
+            raw,
+        })
+    }
+}
+
+impl Serialize for Issue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(s)
+    }
 }
 
 /// One page of `POST /rest/api/3/search/jql`.

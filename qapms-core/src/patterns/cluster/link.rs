@@ -168,8 +168,8 @@ impl From<&Ticket> for TicketSummary {
     fn from(t: &Ticket) -> Self {
         let mut marker_text = t.labels.join(" ");
         marker_text.push(' ');
-        if t.raw.to_string().contains(MARKER_PREFIX) {
-            marker_text.push_str(&t.raw.to_string());
+        if t.raw.as_str().contains(MARKER_PREFIX) {
+            marker_text.push_str(t.raw.as_str());
         }
         Self {
             key: t.key.clone(),
