@@ -191,6 +191,83 @@ mod tests {
         assert_eq!(raw.path(&[]), Some(raw.to_value()));
     }
 
+    /// Any JSON value, a few levels deep, with keys that need escaping now and then.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z\"\\/~é]{0,6}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                proptest::collection::btree_map("[a-c\"/~]{0,3}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Every path to every value of `v`, as `path` takes them.
+    fn paths(v: &Value, here: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(here.clone());
+        let children: Vec<(String, &Value)> = match v {
+            Value::Object(m) => m.iter().map(|(k, c)| (k.clone(), c)).collect(),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (i.to_string(), c))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (step, child) in children {
+            here.push(step);
+            paths(child, here, out);
+            here.pop();
+        }
+    }
+
+    proptest::proptest! {
+        /// `path` finds what walking the parsed tree finds, at every path, and `None` one step
+        /// past a leaf or at a key that is not there.
+        #[test]
+        fn path_agrees_with_the_parsed_tree(v in json_value(), pretty in proptest::bool::ANY) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&v).unwrap()
+            } else {
+                serde_json::to_string(&v).unwrap()
+            };
+            let raw = RawJson::from_text(text).unwrap();
+            let mut all = Vec::new();
+            paths(&v, &mut Vec::new(), &mut all);
+            for path in all {
+                let steps: Vec<&str> = path.iter().map(String::as_str).collect();
+                let mut want = Some(&v);
+                for step in &steps {
+                    want = want.and_then(|w| match w {
+                        Value::Object(m) => m.get(*step),
+                        Value::Array(a) => step.parse::<usize>().ok().and_then(|i| a.get(i)),
+                        _ => None,
+                    });
+                }
+                proptest::prop_assert_eq!(raw.path(&steps), want.cloned());
+                let mut missing = steps.clone();
+                missing.push("\u{0}absent");
+                proptest::prop_assert_eq!(raw.path(&missing), None);
+            }
+        }
+
+        /// Arbitrary text never panics: it is refused, or kept and readable.
+        #[test]
+        fn any_text_is_refused_or_kept(text in ".{0,40}") {
+            if let Ok(raw) = RawJson::from_text(text.clone()) {
+                proptest::prop_assert_eq!(raw.as_str(), text.as_str());
+                let _ = raw.path(&["a", "0"]);
+            }
+        }
+    }
+
     #[test]
     fn duplicate_keys_resolve_to_the_last_as_serde_json_does() {
         let raw = RawJson::from_text(r#"{"a":1,"a":2}"#).unwrap();
