@@ -131,6 +131,7 @@ async fn info_reports_schema_and_every_table(t: &TestStore) {
     let info = s.info().await.unwrap();
     assert_eq!(info.backend, expected);
     assert_eq!(info.schema_version, latest_migration());
+    assert_eq!(s.schema_version().await.unwrap(), latest_migration());
     let names: Vec<&str> = info.tables.iter().map(|(n, _)| n.as_str()).collect();
     for table in [
         "users",

@@ -301,12 +301,7 @@ impl Store for ThisStore {
     }
 
     async fn info(&self) -> Result<StoreInfo> {
-        let schema_version: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| db_error("schema version", e))?;
+        let schema_version = self.schema_version().await?;
         let mut tables = Vec::with_capacity(TABLES.len());
         for table in TABLES {
             // Table names come from the constant above, never from input.
@@ -323,6 +318,13 @@ impl Store for ThisStore {
             schema_version,
             tables,
         })
+    }
+
+    async fn schema_version(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| db_error("schema version", e))
     }
 
     async fn ping(&self) -> Result<()> {
