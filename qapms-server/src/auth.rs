@@ -238,6 +238,8 @@ pub struct CurrentUser {
     pub csrf_token: Option<String>,
     /// The session's hash (sessions only), for signing out.
     pub(crate) session_hash: Option<String>,
+    /// When the session or token stops being valid, for a check remembered in the cache.
+    pub(crate) expires_at: Option<DateTime<Utc>>,
 }
 
 /// Whose data a user may see.
@@ -457,12 +459,40 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Authentication {
                 "the Authorization header must be `Bearer <API token>`".to_owned(),
             );
         };
-        return by_token(state, token.trim()).await;
+        let token = token.trim();
+        let key = format!("t:{}", secret_hash(token.as_bytes()));
+        return remembered(state, key, by_token(state, token)).await;
     }
-    match session_cookie(headers) {
-        Some(value) => by_session(state, &value).await,
-        None => Authentication::Anonymous,
+    let Some(cookie) = session_cookie(headers) else {
+        return Authentication::Anonymous;
+    };
+    // The signature is checked before the cache is consulted, so a forged cookie never even
+    // costs a lookup.
+    let Some(id) = state.session_key().verify(&cookie) else {
+        return Authentication::Refused("the session cookie is not valid; sign in again".into());
+    };
+    let hash = secret_hash(&id);
+    remembered(state, format!("s:{hash}"), by_session(state, hash)).await
+}
+
+/// A user found for the credential `key` within the cache's time to live, or `check`'s answer,
+/// remembered when it is a user. Refusals are not remembered: they are cheap to repeat and must
+/// not outlive a fix.
+async fn remembered(
+    state: &AppState,
+    key: String,
+    check: impl Future<Output = Authentication>,
+) -> Authentication {
+    if let Some(user) = state.signed_in().get(&key)
+        && user.expires_at.is_none_or(|t| t > Utc::now())
+    {
+        return Authentication::User(Box::new(user));
     }
+    let auth = check.await;
+    if let Authentication::User(user) = &auth {
+        state.signed_in().insert(key, (**user).clone());
+    }
+    auth
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
@@ -513,14 +543,18 @@ async fn by_token(state: &AppState, token: &str) -> Authentication {
     if touch_due && let Err(err) = store.touch_api_token(record.id, now).await {
         tracing::warn!(error = %err, "cannot record an API token's last use");
     }
-    user_for(state, record.user_id, AuthVia::Token, None, None).await
+    user_for(
+        state,
+        record.user_id,
+        AuthVia::Token,
+        None,
+        None,
+        record.expires_at,
+    )
+    .await
 }
 
-async fn by_session(state: &AppState, cookie: &str) -> Authentication {
-    let Some(id) = state.session_key().verify(cookie) else {
-        return Authentication::Refused("the session cookie is not valid; sign in again".into());
-    };
-    let hash = secret_hash(&id);
+async fn by_session(state: &AppState, hash: String) -> Authentication {
     let session = match state.store().session(&hash).await {
         Ok(session) => session,
         Err(err) => return store_failure(&err),
@@ -537,6 +571,7 @@ async fn by_session(state: &AppState, cookie: &str) -> Authentication {
         AuthVia::Session,
         Some(session.csrf_token),
         Some(hash),
+        Some(session.expires_at),
     )
     .await
 }
@@ -547,6 +582,7 @@ async fn user_for(
     via: AuthVia,
     csrf_token: Option<String>,
     session_hash: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
 ) -> Authentication {
     let store = state.store();
     let user = match store.user_by_id(&id).await {
@@ -566,6 +602,7 @@ async fn user_for(
         via,
         csrf_token,
         session_hash,
+        expires_at,
     }))
 }
 

@@ -252,7 +252,7 @@ impl DashboardCache {
     }
 }
 
-/// Empties the dashboard cache after every successful write request.
+/// Empties the dashboard, credential and banner caches after every successful write request.
 pub(crate) async fn invalidate_on_write(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
@@ -265,7 +265,7 @@ pub(crate) async fn invalidate_on_write(
     let response = next.run(request).await;
     let status = response.status();
     if writes && (status.is_success() || status.is_redirection()) {
-        state.dashboards().invalidate();
+        state.forget_cached();
     }
     response
 }

@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+mod cache;
 mod charts;
 mod dash;
 pub mod demo;
@@ -62,6 +63,10 @@ struct Inner {
     demo: bool,
     search: Option<Arc<SearchService>>,
     dashboards: dash::DashboardCache,
+    /// Who each recently seen credential (by its hash) belongs to.
+    signed_in: cache::TtlCache<String, auth::CurrentUser>,
+    /// The page banner, which reads the store's and the integrations' health.
+    banner: cache::TtlCache<(), Vec<String>>,
 }
 
 /// How the server is set up beyond its store.
@@ -78,8 +83,12 @@ pub struct ServerOptions {
     pub demo: bool,
     /// What `GET /api/v1/search` answers from (without it, 503).
     pub search: Option<Arc<SearchService>>,
-    /// How long a computed dashboard view is reused (`None`: computed for every request).
+    /// How long a computed dashboard view, and the page banner, are reused (`None`: computed
+    /// for every request).
     pub dashboard_cache: Option<std::time::Duration>,
+    /// How long a checked credential is trusted without asking the store again (`None`: every
+    /// request asks). Writes through this server forget every one at once.
+    pub auth_cache: Option<std::time::Duration>,
 }
 
 impl Default for ServerOptions {
@@ -92,6 +101,7 @@ impl Default for ServerOptions {
             demo: false,
             search: None,
             dashboard_cache: None,
+            auth_cache: None,
         }
     }
 }
@@ -115,6 +125,8 @@ impl AppState {
                 demo: options.demo,
                 search: options.search,
                 dashboards: dash::DashboardCache::new(options.dashboard_cache),
+                signed_in: cache::TtlCache::new(options.auth_cache, SIGNED_IN_CAPACITY),
+                banner: cache::TtlCache::new(options.dashboard_cache, 1),
             }),
         }
     }
@@ -180,7 +192,25 @@ impl AppState {
     pub(crate) fn dashboards(&self) -> &dash::DashboardCache {
         &self.inner.dashboards
     }
+
+    pub(crate) fn signed_in(&self) -> &cache::TtlCache<String, auth::CurrentUser> {
+        &self.inner.signed_in
+    }
+
+    pub(crate) fn banner_cache(&self) -> &cache::TtlCache<(), Vec<String>> {
+        &self.inner.banner
+    }
+
+    /// Forgets every cached view, credential and banner: a write went through this server.
+    pub(crate) fn forget_cached(&self) {
+        self.inner.dashboards.invalidate();
+        self.inner.signed_in.clear();
+        self.inner.banner.clear();
+    }
 }
+
+/// Credentials remembered at most; a server behind a load balancer sees a few hundred users.
+const SIGNED_IN_CAPACITY: usize = 10_000;
 
 /// The whole application: pages, the `/api/v1` JSON API, assets, metrics and the fallbacks.
 pub fn app(state: AppState) -> Router {

@@ -446,6 +446,7 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
         demo,
         search: open_search(store.as_ref(), config, data_dir, credentials, redactor).await,
         dashboard_cache: Some(DASHBOARD_CACHE_TTL),
+        auth_cache: Some(AUTH_CACHE_TTL),
     };
     let index = options.search.as_ref().map(|s| s.index().clone());
     let state = AppState::with_options(store.clone(), options);
@@ -481,6 +482,11 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
 /// writes show within a refresh or two, long enough that a team loading the same page at
 /// once computes it once.
 const DASHBOARD_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long a checked session or API token is trusted before the store is asked again. A
+/// sign-out, a disabled user or a revoked token through this server takes effect at once;
+/// through another instance or the CLI, within this.
+const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Whether any integration is configured and enabled: without one the sync job has nothing
 /// to do and is not started.

@@ -190,6 +190,15 @@ pub(crate) async fn report(state: &AppState) -> Health {
 
 /// What the page shell's banner says, empty when all is well.
 pub(crate) async fn banner(state: &AppState) -> Vec<String> {
+    if let Some(lines) = state.banner_cache().get(&()) {
+        return lines;
+    }
+    let lines = banner_lines(state).await;
+    state.banner_cache().insert((), lines.clone());
+    lines
+}
+
+async fn banner_lines(state: &AppState) -> Vec<String> {
     let health = report(state).await;
     let mut lines = Vec::new();
     if health.store.status != "ok" {
