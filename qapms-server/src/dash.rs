@@ -9,14 +9,16 @@
 //!
 //! [`DashboardCache`] keeps each computed view for a few seconds, per persona, filters, viewer
 //! and visible users, and computes a view once however many requests ask for it at the same
-//! time. A 90-day team view reads a dozen rollup and list queries (~30 ms on SQLite with 100
+//! time. What requests send from a view (its JSON, the page's panels as HTML) is also made
+//! once per cached [`View`]: drawing the charts and formatting the numbers took most of a
+//! cached page's time. A 90-day team view reads a dozen rollup and list queries (~30 ms on SQLite with 100
 //! QAs); a manager's team refreshing it, or a wall screen, should not redo that each time. Any
 //! successful write through this server empties the cache, so its own actions show at once;
 //! writes by other processes (a sync elsewhere, the CLI) show within the time to live.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -24,6 +26,7 @@ use qapms_core::dashboard::{self, Dashboard, DashboardQuery, Period, Persona};
 use qapms_core::model::UserId;
 use serde::Deserialize;
 use serde_json::json;
+use serde_json::value::RawValue;
 use tokio::sync::OnceCell;
 
 use crate::auth::{CurrentUser, Scope};
@@ -156,12 +159,11 @@ pub(crate) async fn load(
     user: &CurrentUser,
     persona: Persona,
     filters: &Filters,
-) -> Result<Dashboard, ApiError> {
+) -> Result<Arc<View>, ApiError> {
     let q = query(state, user, filters).await?;
     let compute = || async {
-        Ok::<_, ApiError>(
-            dashboard::load(state.store(), persona, &q, &state.integration_names()).await?,
-        )
+        let data = dashboard::load(state.store(), persona, &q, &state.integration_names()).await?;
+        Ok::<_, ApiError>(Arc::new(View::new(data)))
     };
     let cache = state.dashboards();
     let Some(cell) = cache.cell(CacheKey::new(persona, filters, &q)) else {
@@ -173,12 +175,58 @@ pub(crate) async fn load(
     Ok(view.clone())
 }
 
+/// A computed view, with its JSON and its page panels made on first use. Everything a cache
+/// key holds (persona, filters, viewer, visible users) is fixed for a view, so what is made
+/// from it can be shared by every request that gets the same view.
+#[derive(Debug)]
+pub(crate) struct View {
+    pub(crate) data: Dashboard,
+    json: OnceLock<Box<RawValue>>,
+    panels_html: OnceLock<String>,
+}
+
+impl View {
+    fn new(data: Dashboard) -> Self {
+        Self {
+            data,
+            json: OnceLock::new(),
+            panels_html: OnceLock::new(),
+        }
+    }
+
+    /// The view as JSON, for the API.
+    pub(crate) fn json(&self) -> Result<&RawValue, ApiError> {
+        if let Some(json) = self.json.get() {
+            return Ok(json);
+        }
+        let made =
+            serde_json::value::to_raw_value(&self.data).map_err(|e| ApiError::internal(&e))?;
+        Ok(self.json.get_or_init(|| made))
+    }
+
+    /// The page's panels as HTML, drawn by `render` the first time. A failed render is not
+    /// kept, so the next request tries again.
+    pub(crate) fn panels_html<E>(
+        &self,
+        render: impl FnOnce(&Dashboard) -> Result<String, E>,
+    ) -> Result<&str, E> {
+        if let Some(html) = self.panels_html.get() {
+            return Ok(html);
+        }
+        let made = render(&self.data)?;
+        Ok(self.panels_html.get_or_init(|| made))
+    }
+}
+
 /// What a cached view depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CacheKey {
     persona: &'static str,
     days: u32,
     project: Option<String>,
+    /// The team as asked for: the page's links carry it, even where two teams' members are the
+    /// same users.
+    team: Option<String>,
     users: Option<Vec<UserId>>,
     viewer: UserId,
     generation: u64,
@@ -194,6 +242,7 @@ impl CacheKey {
             persona: persona.slug(),
             days: filters.days,
             project: filters.project.clone(),
+            team: filters.team.clone(),
             users,
             viewer: q.viewer,
             generation: 0,
@@ -201,7 +250,7 @@ impl CacheKey {
     }
 }
 
-type Slot = Arc<OnceCell<(Instant, Dashboard)>>;
+type Slot = Arc<OnceCell<(Instant, Arc<View>)>>;
 
 /// Computed views for a short time; see the module docs. Without a time to live it caches
 /// nothing.

@@ -106,7 +106,7 @@ struct PeriodLink {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboard.html")]
-struct DashboardPage {
+struct DashboardPage<'a> {
     shell: Shell,
     path: String,
     days: u32,
@@ -114,10 +114,18 @@ struct DashboardPage {
     team: String,
     team_placeholder: String,
     periods: Vec<PeriodLink>,
+    /// [`PanelsFragment`], rendered (and escaped) once per cached view.
+    panels_html: &'a str,
+}
+
+/// The persona panels of a dashboard page.
+#[derive(Template)]
+#[template(path = "_panels.html")]
+struct PanelsFragment<'a> {
     panels: Vec<crate::views::PanelView>,
     /// `?days=…` of the current filters, for the CSV links.
-    query: String,
-    csv_base: String,
+    query: &'a str,
+    csv_base: &'a str,
 }
 
 /// Pages add a few headers the API does not need: no framing, no sniffing, and a CSP that
@@ -280,17 +288,34 @@ async fn dashboard(
     )
     .await;
     // A store that cannot be read degrades the page to its shell and a banner.
-    let panels = match dash::load(&state, &user, persona, &filters).await {
-        Ok(data) => crate::views::panels(&data),
+    let view = match dash::load(&state, &user, persona, &filters).await {
+        Ok(view) => Some(view),
         Err(err) if err.status().is_server_error() => {
             shell.banner.push(
                 "The dashboard figures cannot be read right now (the store did not answer); \
                  try again shortly."
                     .to_owned(),
             );
-            Vec::new()
+            None
         }
         Err(err) => return Err(err),
+    };
+    let query = filters.query_string();
+    let csv_base = format!("/dashboards/{}/export", persona.slug());
+    // The panels depend only on the view, the persona and the filters, all part of the view's
+    // cache key, so they are drawn once per cached view.
+    let panels_html = match &view {
+        Some(view) => view
+            .panels_html(|data| {
+                PanelsFragment {
+                    panels: crate::views::panels(data),
+                    query: &query,
+                    csv_base: &csv_base,
+                }
+                .render()
+            })
+            .map_err(|e| ApiError::internal(&e))?,
+        None => "",
     };
     let team_placeholder = user.team.clone().unwrap_or_else(|| "all teams".to_owned());
     let page = DashboardPage {
@@ -301,9 +326,7 @@ async fn dashboard(
         team,
         team_placeholder,
         periods,
-        panels,
-        query: filters.query_string(),
-        csv_base: format!("/dashboards/{}/export", persona.slug()),
+        panels_html,
     };
     Ok(page_headers(page.into_response()))
 }
@@ -323,8 +346,8 @@ async fn export_csv(
         let (mut parts, _) = request.into_parts();
         CurrentUser::from_request_parts(&mut parts, &state).await?
     };
-    let data = dash::load(&state, &user, persona, &filters).await?;
-    let panels = crate::views::panels(&data);
+    let view = dash::load(&state, &user, persona, &filters).await?;
+    let panels = crate::views::panels(&view.data);
     let table = panels
         .iter()
         .flat_map(|p| p.tables.iter())

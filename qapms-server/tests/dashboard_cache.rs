@@ -76,6 +76,51 @@ async fn views_are_reused_until_a_write_goes_through(app: TestApp) {
     assert_eq!(team_seconds(&app, &mia).await, 60 + 30);
 }
 
+/// Two teams with the same (here: no) members share a computed view, but each page's links
+/// carry the team that was asked for.
+async fn cached_pages_keep_their_own_links(app: TestApp) {
+    app.add_user("mia", Role::QaManager, None).await;
+    let mia = app.login("mia").await;
+    for _ in 0..2 {
+        for team in ["alpha", "beta"] {
+            let reply = app
+                .send(with_session(
+                    get(&format!("/dashboards/qa-manager?days=7&team={team}")),
+                    &mia,
+                    false,
+                ))
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            let other = if team == "alpha" { "beta" } else { "alpha" };
+            assert!(
+                reply.body.contains(&format!("team={team}")),
+                "{team}: {}",
+                reply.body
+            );
+            assert!(!reply.body.contains(&format!("team={other}")), "{team}");
+        }
+    }
+    // The API answers from the same cached view, with the same figures as the page's JSON.
+    let first = app
+        .send(with_session(
+            get("/api/v1/dashboards/qa-manager?days=7&team=alpha"),
+            &mia,
+            false,
+        ))
+        .await;
+    let again = app
+        .send(with_session(
+            get("/api/v1/dashboards/qa-manager?days=7&team=alpha"),
+            &mia,
+            false,
+        ))
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.json(), again.json());
+    assert_eq!(first.json()["filters"]["team"], "alpha");
+}
+
 for_each_backend!(super::cached();
     views_are_reused_until_a_write_goes_through,
+    cached_pages_keep_their_own_links,
 );

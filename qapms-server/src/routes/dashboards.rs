@@ -5,9 +5,11 @@
 //! the very same struct.
 
 use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::auth::CurrentUser;
@@ -31,13 +33,13 @@ pub(crate) struct FiltersView {
 /// One persona's view.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct DashboardView {
+pub(crate) struct DashboardView<'a> {
     #[schema(example = "qa-manager")]
     persona: &'static str,
     filters: FiltersView,
     /// The panels, as the page shows them; the fields depend on the persona.
     #[schema(value_type = Object)]
-    dashboard: serde_json::Value,
+    dashboard: &'a RawValue,
 }
 
 /// A persona's dashboard over 7, 30 or 90 days, optionally for one project and team. A QA's
@@ -61,10 +63,10 @@ pub(crate) async fn dashboard(
     Path(slug): Path<String>,
     RawQuery(query): RawQuery,
     user: CurrentUser,
-) -> Result<Json<DashboardView>, ApiError> {
+) -> Result<Response, ApiError> {
     let persona = dash::persona(&slug)?;
     let filters = Filters::parse(query.as_deref().unwrap_or_default())?;
-    let data = dash::load(&state, &user, persona, &filters).await?;
+    let view = dash::load(&state, &user, persona, &filters).await?;
     Ok(Json(DashboardView {
         persona: persona.slug(),
         filters: FiltersView {
@@ -72,6 +74,7 @@ pub(crate) async fn dashboard(
             project: filters.project,
             team: filters.team,
         },
-        dashboard: serde_json::to_value(&data).map_err(|e| ApiError::internal(&e))?,
-    }))
+        dashboard: view.json()?,
+    })
+    .into_response())
 }
