@@ -14,7 +14,8 @@
 //! cached page's time. A 90-day team view reads a dozen rollup and list queries (~30 ms on SQLite with 100
 //! QAs); a manager's team refreshing it, or a wall screen, should not redo that each time. Any
 //! successful write through this server empties the cache, so its own actions show at once;
-//! writes by other processes (a sync elsewhere, the CLI) show within the time to live.
+//! writes by other processes (a sync elsewhere, the CLI) show within the time to live, plus
+//! the one refresh during which the expired view is still served.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -165,11 +166,15 @@ pub(crate) async fn load(
         let data = dashboard::load(state.store(), persona, &q, &state.integration_names()).await?;
         Ok::<_, ApiError>(Arc::new(View::new(data)))
     };
-    let cache = state.dashboards();
-    let Some(cell) = cache.cell(CacheKey::new(persona, filters, &q)) else {
-        return compute().await;
+    let slot = match state
+        .dashboards()
+        .lookup(CacheKey::new(persona, filters, &q))
+    {
+        None => return compute().await,
+        Some(Lookup::Ready(view)) => return Ok(view),
+        Some(Lookup::Compute(slot)) => slot,
     };
-    let (_, view) = cell
+    let (_, view) = slot
         .get_or_try_init(|| async { Ok::<_, ApiError>((Instant::now(), compute().await?)) })
         .await?;
     Ok(view.clone())
@@ -250,45 +255,103 @@ impl CacheKey {
     }
 }
 
-type Slot = Arc<OnceCell<(Instant, Arc<View>)>>;
+type Slot<V = Arc<View>> = Arc<OnceCell<(Instant, V)>>;
 
-/// Computed views for a short time; see the module docs. Without a time to live it caches
-/// nothing.
-#[derive(Debug, Default)]
-pub(crate) struct DashboardCache {
-    ttl: Option<Duration>,
-    generation: AtomicU64,
-    slots: RwLock<HashMap<CacheKey, Slot>>,
+/// One key's views: the slot being filled or filled, and while a refresh is under way, the view
+/// it replaces.
+#[derive(Debug)]
+struct Entry<V> {
+    slot: Slot<V>,
+    /// The expired view, served while `slot` is being computed, so that a refresh does not make
+    /// every request of that moment wait for it: under load those waits were the slowest
+    /// percent of all answers.
+    stale: Option<V>,
+    /// When `slot` was made. A refresh that has not finished within the time to live (it
+    /// failed, or its request went away) stops the stale view being served, and the next
+    /// request computes again.
+    since: Instant,
 }
 
-impl DashboardCache {
-    pub(crate) fn new(ttl: Option<Duration>) -> Self {
+impl<V: Clone> Entry<V> {
+    fn new(stale: Option<V>) -> Self {
         Self {
-            ttl: ttl.filter(|t| !t.is_zero()),
-            ..Self::default()
+            slot: Slot::default(),
+            stale,
+            since: Instant::now(),
         }
     }
 
-    /// The slot for `key`: the fresh one, the one being computed, or a new empty one.
-    fn cell(&self, mut key: CacheKey) -> Option<Slot> {
+    /// What a request can have without waiting: a fresh view, or the stale one while its
+    /// refresh is recent.
+    fn ready(&self, ttl: Duration) -> Option<V> {
+        match self.slot.get() {
+            Some((at, view)) => (at.elapsed() < ttl).then(|| view.clone()),
+            None => self.stale.clone().filter(|_| self.since.elapsed() < ttl),
+        }
+    }
+
+    fn expired(&self, ttl: Duration) -> bool {
+        self.slot.get().is_some_and(|(at, _)| at.elapsed() >= ttl)
+    }
+}
+
+/// What [`DashboardCache::lookup`] found for a key.
+enum Lookup<V> {
+    /// A view to serve now.
+    Ready(V),
+    /// The slot to compute the view into, or to wait on while another request computes it.
+    Compute(Slot<V>),
+}
+
+/// Computed views for a short time; see the module docs. Without a time to live it caches
+/// nothing.
+#[derive(Debug)]
+pub(crate) struct DashboardCache<V = Arc<View>> {
+    ttl: Option<Duration>,
+    generation: AtomicU64,
+    slots: RwLock<HashMap<CacheKey, Entry<V>>>,
+}
+
+impl<V: Clone> DashboardCache<V> {
+    pub(crate) fn new(ttl: Option<Duration>) -> Self {
+        Self {
+            ttl: ttl.filter(|t| !t.is_zero()),
+            generation: AtomicU64::new(0),
+            slots: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The view for `key` if one can be served at once, else the slot to compute it into.
+    /// When a view expires, the first request to see it computes the next one and the others
+    /// are served the expired one meanwhile.
+    fn lookup(&self, mut key: CacheKey) -> Option<Lookup<V>> {
         let ttl = self.ttl?;
         key.generation = self.generation.load(Ordering::Acquire);
-        let fresh = |slot: &Slot| slot.get().is_none_or(|(at, _)| at.elapsed() < ttl);
         {
             let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(slot) = slots.get(&key).filter(|s| fresh(s)) {
-                return Some(slot.clone());
+            if let Some(view) = slots.get(&key).and_then(|e| e.ready(ttl)) {
+                return Some(Lookup::Ready(view));
             }
         }
         let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
-        // Another request may have made the slot meanwhile.
-        if let Some(slot) = slots.get(&key).filter(|s| fresh(s)) {
-            return Some(slot.clone());
+        // Another request may have filled or replaced the slot meanwhile.
+        if let Some(entry) = slots.get_mut(&key) {
+            if let Some(view) = entry.ready(ttl) {
+                return Some(Lookup::Ready(view));
+            }
+            if entry.expired(ttl) {
+                let stale = entry.slot.get().map(|(_, view)| view.clone());
+                *entry = Entry::new(stale);
+            }
+            return Some(Lookup::Compute(entry.slot.clone()));
         }
-        slots.retain(|k, s| k.generation == key.generation && fresh(s));
-        let slot = Slot::default();
-        slots.insert(key, slot.clone());
-        Some(slot)
+        slots.retain(|k, e| {
+            k.generation == key.generation && (e.ready(ttl).is_some() || e.slot.get().is_none())
+        });
+        let entry = Entry::new(None);
+        let slot = entry.slot.clone();
+        slots.insert(key, entry);
+        Some(Lookup::Compute(slot))
     }
 
     /// Forgets every view (a write went through this server).
@@ -326,4 +389,82 @@ pub(crate) fn persona(slug: &str) -> Result<Persona, ApiError> {
             "no dashboard `{slug}`; use qa, pm, po, tech-lead or qa-manager"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(days: u32) -> CacheKey {
+        CacheKey {
+            persona: "qa-manager",
+            days,
+            project: None,
+            team: None,
+            users: None,
+            viewer: UserId::new(),
+            generation: 0,
+        }
+    }
+
+    fn fill(lookup: Option<Lookup<u32>>, value: u32) -> Slot<u32> {
+        let Some(Lookup::Compute(slot)) = lookup else {
+            panic!("expected to compute");
+        };
+        slot.set((Instant::now(), value)).unwrap();
+        slot
+    }
+
+    fn ready(cache: &DashboardCache<u32>, key: &CacheKey) -> u32 {
+        match cache.lookup(key.clone()) {
+            Some(Lookup::Ready(v)) => v,
+            _ => panic!("expected a view to serve"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expired_view_is_served_while_one_request_refreshes_it() {
+        let cache = DashboardCache::<u32>::new(Some(Duration::from_millis(40)));
+        let k = key(7);
+        fill(cache.lookup(k.clone()), 1);
+        assert_eq!(ready(&cache, &k), 1);
+
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The first request after expiry computes; the others get the old view meanwhile.
+        let Some(Lookup::Compute(refresh)) = cache.lookup(k.clone()) else {
+            panic!("the first request after expiry refreshes");
+        };
+        assert_eq!(ready(&cache, &k), 1);
+        assert_eq!(ready(&cache, &k), 1);
+        refresh.set((Instant::now(), 2)).unwrap();
+        assert_eq!(ready(&cache, &k), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refresh_that_never_finishes_stops_the_stale_view() {
+        let cache = DashboardCache::<u32>::new(Some(Duration::from_millis(40)));
+        let k = key(30);
+        fill(cache.lookup(k.clone()), 1);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let Some(Lookup::Compute(_abandoned)) = cache.lookup(k.clone()) else {
+            panic!("the first request after expiry refreshes");
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Its slot is handed out again, so the next request computes (or waits on a live one).
+        fill(cache.lookup(k.clone()), 3);
+        assert_eq!(ready(&cache, &k), 3);
+    }
+
+    #[test]
+    fn a_write_forgets_even_the_stale_view_and_other_keys_are_apart() {
+        let cache = DashboardCache::<u32>::new(Some(Duration::from_mins(1)));
+        fill(cache.lookup(key(7)), 1);
+        let other = key(90);
+        fill(cache.lookup(other.clone()), 9);
+        assert_eq!(ready(&cache, &other), 9);
+        cache.invalidate();
+        fill(cache.lookup(other.clone()), 10);
+        assert_eq!(ready(&cache, &other), 10);
+        assert!(DashboardCache::<u32>::new(None).lookup(key(7)).is_none());
+    }
 }
