@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! tracing event -> EnvFilter -> fmt (pretty | JSON) -> RedactingMakeWriter -> stderr
-//!                            -> fmt (JSON lines)    -> RedactingMakeWriter -> non-blocking -> RollingFile
+//!                            -> fmt (JSON lines)    -> RedactingMakeWriter -> batch writer -> RollingFile
 //! ```
 //!
 //! Design choices:
@@ -23,6 +23,7 @@
 //!   application when stderr is not read (an editor that ignores the LSP's stderr).
 //! - **Nothing goes to stdout:** the LSP speaks its protocol there.
 
+mod batch;
 mod redact;
 mod rolling;
 mod writer;
@@ -32,7 +33,6 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use tracing::Subscriber;
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
@@ -144,7 +144,7 @@ impl LogOptions {
 #[must_use = "dropping the guard stops the log writers"]
 #[derive(Debug, Default)]
 pub struct LogGuard {
-    guards: Vec<WorkerGuard>,
+    guards: Vec<batch::BatchGuard>,
 }
 
 /// Installs the global subscriber: the console on stderr (when [`LogOptions::stderr`]) and the
@@ -155,9 +155,8 @@ pub struct LogGuard {
 /// the directory when the log directory is not writable.
 pub fn init(opts: &LogOptions, redactor: Redactor) -> Result<LogGuard> {
     let (console, console_guard) = if opts.stderr {
-        let (writer, guard) = NonBlockingBuilder::default()
-            .thread_name("qapms-log-stderr")
-            .finish(std::io::stderr());
+        let (writer, guard) = batch::spawn("qapms-log-stderr", std::io::stderr(), true)
+            .map_err(|e| Error::from(e).with_context("log", "stderr writer thread"))?;
         (Some(BoxMakeWriter::new(writer)), Some(guard))
     } else {
         (None, None)
@@ -206,10 +205,8 @@ fn build(
     }
     if let Some(dir) = &opts.dir {
         let file = RollingFile::open(dir, &opts.file_prefix, opts.effective_retention_days())?;
-        let (writer, worker) = NonBlockingBuilder::default()
-            .lossy(false)
-            .thread_name("qapms-log-file")
-            .finish(file);
+        let (writer, worker) = batch::spawn("qapms-log-file", file, false)
+            .map_err(|e| Error::from(e).with_context("log", "file writer thread"))?;
         guard.guards.push(worker);
         layers.push(fmt_layer(
             LogFormat::Json,
