@@ -10,7 +10,9 @@ What it does:
    /api/v1/sessions``) for a session cookie. uvicorn serves the FastAPI app over the same file
    (read-only), with 2 workers.
 3. ``wrk`` (Debian's package) drives each target with 100 connections for ``--duration``
-   seconds, ``--runs`` times, alternating the sides so machine noise hits both alike:
+   seconds, ``--runs`` times, alternating the sides so machine noise hits both alike, and
+   waiting after each side until its processes are idle (a slow server keeps working through
+   queued requests after wrk stops):
    - the HTML page ``/dashboards/qa-manager?days=90`` on qapms (session cookie: auth, CSRF
      layer, access log, metrics all on) and ``/dashboards/qa-manager?days=90`` on FastAPI;
    - the JSON endpoint ``/api/v1/dashboards/qa-manager?days=90`` on qapms (API token), and
@@ -154,7 +156,9 @@ def parse_latency(text: str) -> float:
 
 
 def wrk(url: str, headers: list[str], connections: int, duration: int) -> Wrk:
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
+    # A 30 s socket timeout: the FastAPI page's slowest answers under 100 clients pass 10 s, and
+    # a timeout would stop the run; they count in its latency instead.
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "30s"]
     for h in headers:
         args += ["-H", h]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
@@ -195,6 +199,37 @@ def family(pid: int) -> list[int]:
     for child in children:
         pids += family(int(child))
     return pids
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    """User plus system CPU of `pids` so far, in clock ticks (`/proc/PID/stat`)."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def settle(pid: int, limit: float = 60) -> None:
+    """Waits until `pid` and its children are idle (under 5% of a core over half a second).
+
+    When wrk stops, a server slower than its clients still holds their queued requests: the
+    FastAPI side works through them for seconds afterwards, and would share the cores with the
+    next run of the other side.
+    """
+    deadline = time.monotonic() + limit
+    before = cpu_ticks(family(pid))
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu_ticks(family(pid))
+        # Clock ticks are 10 ms: under 3 ticks in 0.5 s is under 5% of a core.
+        if now - before < 3:
+            return
+        before = now
 
 
 @contextmanager
@@ -348,9 +383,11 @@ def run_bench(e: Env, token: str, args: argparse.Namespace) -> None:
                     wrk(qbase + JSON_API, [f"Authorization: Bearer {token}"], c, d)
                 )
             rss["qapms"].append(peak[0])
+            settle(qapms.pid)
             with peak_rss(fastapi.pid) as peak:
                 results.setdefault("FastAPI page", []).append(wrk(fbase + PAGE, [], c, d))
             rss["fastapi"].append(peak[0])
+            settle(fastapi.pid)
         lcp = lcp_ms(qbase, args.lcp_runs, cookie)
         flcp = lcp_ms(fbase, args.lcp_runs, None)
         report(results, rss, lcp, flcp, args)
