@@ -14,7 +14,6 @@ use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 /// Values kept for `ttl` after they were stored; with no `ttl` it keeps nothing.
-#[derive(Debug)]
 pub(crate) struct TtlCache<K, V> {
     ttl: Option<Duration>,
     /// Above this many entries the stale ones are dropped, and if that is not enough, all: a
@@ -65,6 +64,23 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 }
 
+/// Only the settings and the size: the entries are credential hashes and signed-in users (with
+/// their CSRF tokens), which must not reach a log through a `{:?}`.
+impl<K, V> std::fmt::Debug for TtlCache<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = self
+            .entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        f.debug_struct("TtlCache")
+            .field("ttl", &self.ttl)
+            .field("capacity", &self.capacity)
+            .field("entries", &len)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +106,15 @@ mod tests {
         let zero = TtlCache::new(Some(Duration::ZERO), 8);
         zero.insert("a", 1);
         assert_eq!(zero.get(&"a"), None);
+    }
+
+    #[test]
+    fn debug_shows_no_entry() {
+        let cache = TtlCache::new(Some(Duration::from_mins(1)), 4);
+        cache.insert("s:secret-hash".to_owned(), "csrf-token".to_owned());
+        let text = format!("{cache:?}");
+        assert!(text.contains("entries: 1"), "{text}");
+        assert!(!text.contains("secret") && !text.contains("csrf"), "{text}");
     }
 
     #[test]
