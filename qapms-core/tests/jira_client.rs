@@ -133,6 +133,25 @@ async fn a_mistyped_field_is_named_by_its_path_inside_the_issue() {
     assert!(!text.contains("s3cr3t"), "{text}");
 }
 
+#[test]
+fn an_issue_that_is_not_an_object_is_described_without_its_value() {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        #[expect(dead_code, reason = "only the decode error matters here")]
+        issues: Vec<qapms_core::integrations::jira::models::Issue>,
+    }
+    let body = br#"{"issues": [{"id": "1", "key": "PAY-1"}, "s3cr3t-looking-value"]}"#;
+    let text = qapms_core::http::decode_json::<Page>(body, "jira")
+        .err()
+        .expect("a string is not an issue")
+        .to_string();
+    assert!(
+        text.contains("field `issues[1]`: wrong type: found string"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cr3t"), "{text}");
+}
+
 /// Serves `total` issues, `page` at a time, by `nextPageToken`, whatever `maxResults` says.
 struct TokenPages {
     total: usize,

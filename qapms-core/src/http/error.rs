@@ -67,14 +67,16 @@ pub(crate) fn describe_decode_error(err: &serde_json::Error) -> String {
     }
 }
 
-/// Marks a message [`nested_decode_error`] made: already free of values, and kept as it is.
+/// Opens a message [`nested_decode_error`] made: the path inside the part, then serde's own
+/// text, which [`describe_data_error`] cleans like any other.
 const NESTED: &str = "within `";
 
 /// The message for a type that decodes a part of the body itself (a Jira issue keeps its text
-/// and types it in a second pass): the path inside that part, then what went wrong, with no
-/// value quoted. The outer decode adds the part's own path and the position.
+/// and types it in a second pass): the path inside that part, then serde's message. It travels
+/// inside the outer decode's error, whose description removes any quoted value and adds the
+/// part's own path and the position, so the cleaning happens once, in one place.
 pub(crate) fn nested_decode_error(path: &str, err: &serde_json::Error) -> String {
-    let what = describe_data(err);
+    let what = message_head(err);
     if path.is_empty() || path == "." {
         what
     } else {
@@ -83,16 +85,24 @@ pub(crate) fn nested_decode_error(path: &str, err: &serde_json::Error) -> String
 }
 
 fn describe_data(err: &serde_json::Error) -> String {
-    let full = err.to_string();
-    let text = full
-        .rsplit_once(" at line ")
-        .map_or(full.as_str(), |(head, _)| head);
-    describe_data_error(text)
+    describe_data_error(&message_head(err))
+}
+
+/// serde's message without the ` at line L column C` that `serde_json` appends.
+fn message_head(err: &serde_json::Error) -> String {
+    let mut text = err.to_string();
+    if let Some(cut) = text.rfind(" at line ") {
+        text.truncate(cut);
+    }
+    text
 }
 
 fn describe_data_error(text: &str) -> String {
-    if text.starts_with(NESTED) {
-        return text.to_owned();
+    if let Some((path, inner)) = text
+        .strip_prefix(NESTED)
+        .and_then(|rest| rest.split_once("`: "))
+    {
+        return format!("{NESTED}{path}`: {}", describe_data_error(inner));
     }
     let expected = text
         .split_once(", expected ")
