@@ -177,13 +177,18 @@ def wrk(url: str, headers: list[str], connections: int, duration: int) -> Wrk:
     )
 
 
-def rss_kib(pids: list[int]) -> int:
-    total = 0
+def proc_texts(pids: list[int], name: str) -> Iterator[str]:
+    """`/proc/PID/<name>` of each process still running."""
     for pid in pids:
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
+            yield Path(f"/proc/{pid}/{name}").read_text()
         except OSError:
             continue
+
+
+def rss_kib(pids: list[int]) -> int:
+    total = 0
+    for status in proc_texts(pids, "status"):
         m = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
         total += int(m.group(1)) if m else 0
     return total
@@ -204,11 +209,7 @@ def family(pid: int) -> list[int]:
 def cpu_ticks(pids: list[int]) -> int:
     """User plus system CPU of `pids` so far, in clock ticks (`/proc/PID/stat`)."""
     total = 0
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
+    for stat in proc_texts(pids, "stat"):
         fields = stat.rsplit(")", 1)[-1].split()
         total += int(fields[11]) + int(fields[12])
     return total
