@@ -844,6 +844,13 @@ impl AgileHandler<'_> {
     }
 }
 
+/// The page people open for an issue: `{site}/browse/{key}`.
+pub fn browse_url(site: &url::Url, key: &IssueKey) -> String {
+    let mut url = site.clone();
+    url.set_path(&format!("/browse/{key}"));
+    url.to_string()
+}
+
 /// Builds the store's [`Ticket`] from an issue fetched with [`TICKET_FIELDS`].
 pub fn to_ticket(issue: Issue, site: &url::Url) -> Result<Ticket> {
     // The issue is taken apart rather than cloned from: sync calls this for every issue.
@@ -873,8 +880,7 @@ pub fn to_ticket(issue: Issue, site: &url::Url) -> Result<Ticket> {
     let summary = fields.summary.ok_or_else(|| missing("summary"))?;
     let issue_type = fields.issuetype.ok_or_else(|| missing("issuetype"))?.name;
     let updated = fields.updated.ok_or_else(|| missing("updated"))?;
-    let mut url = site.clone();
-    url.set_path(&format!("/browse/{key}"));
+    let url = browse_url(site, &key);
     Ok(Ticket {
         summary,
         status: status.name,
@@ -886,7 +892,7 @@ pub fn to_ticket(issue: Issue, site: &url::Url) -> Result<Ticket> {
         components: names(fields.components),
         fix_versions: names(fields.fix_versions),
         updated,
-        url: Some(url.to_string()),
+        url: Some(url),
         key,
         raw,
     })

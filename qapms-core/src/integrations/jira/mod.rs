@@ -16,6 +16,7 @@ pub mod models;
 pub mod oauth;
 
 pub use client::{
-    AgileHandler, CreateIssue, GetIssue, IssueHandler, Jira, Search, TICKET_FIELDS, to_ticket,
+    AgileHandler, CreateIssue, GetIssue, IssueHandler, Jira, Search, TICKET_FIELDS, browse_url,
+    to_ticket,
 };
 pub use config::JiraBuilder;
