@@ -626,6 +626,24 @@ pub enum StepAction {
     },
 }
 
+impl StepAction {
+    /// The `kind` it is configured with, such as `jira_comment`: what its records are named.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::JiraTransition { .. } => "jira_transition",
+            Self::JiraComment { .. } => "jira_comment",
+            Self::JiraWorklog { .. } => "jira_worklog",
+            Self::TestmoRun { .. } => "testmo_run",
+            Self::SplunkSearch { .. } => "splunk_search",
+            Self::GrafanaAnnotation { .. } => "grafana_annotation",
+            Self::JiraCreateIssue { .. } => "jira_create_issue",
+            Self::PostmanSearch { .. } => "postman_search",
+            Self::TestmoSearch { .. } => "testmo_search",
+            Self::OpenUrl { .. } => "open_url",
+        }
+    }
+}
+
 fn default_issue_type() -> String {
     "Bug".to_owned()
 }
@@ -1027,6 +1045,27 @@ mod tests {
                 HumanDuration::parse(bad).is_err(),
                 "{bad:?} should not parse"
             );
+        }
+    }
+
+    #[test]
+    fn step_action_kinds_are_their_configured_tags() {
+        let actions: Vec<StepAction> = serde_json::from_value(serde_json::json!([
+            {"kind": "jira_transition", "to": "Done"},
+            {"kind": "jira_comment", "body": "b"},
+            {"kind": "jira_worklog"},
+            {"kind": "testmo_run", "project": 1, "name": "n"},
+            {"kind": "splunk_search", "template": "t"},
+            {"kind": "grafana_annotation", "text": "t"},
+            {"kind": "jira_create_issue", "summary": "s"},
+            {"kind": "postman_search", "query": "q"},
+            {"kind": "testmo_search", "query": "q"},
+            {"kind": "open_url", "url": "https://x.test"},
+        ]))
+        .unwrap();
+        for action in &actions {
+            let tagged = serde_json::to_value(action).unwrap();
+            assert_eq!(tagged["kind"], action.kind());
         }
     }
 
