@@ -64,6 +64,20 @@ def test_a_workflow_from_start_to_completion(home: Home) -> None:
     run_json(home, "workflow", "step", "done", "--force", "--user", "ada")
     last = run_json(home, "workflow", "step", "done", "--force", "--user", "ada")
     assert last["actions"][0]["action"]["kind"] == "jira_comment"
+    # No Jira is configured: the comment is skipped, with the reason, and kept on the step.
+    (record,) = last["actionRecords"]
+    assert (record["kind"], record["status"]) == ("jira_comment", "skipped")
+    assert "integrations.jira" in record["summary"]
+    assert last["workflow"]["steps"][-1]["evidence"][-1]["action"]["key"] == record["key"]
+    listed = run_json(home, "workflow", "actions", "--id", wid, "--user", "ada")
+    assert [r["key"] for r in listed["records"]] == [record["key"]]
+    assert listed["ran"] == []
+    retried = run_json(home, "workflow", "actions", "--retry", "--id", wid, "--user", "ada")
+    assert [(r["status"], r["attempts"]) for r in retried["ran"]] == [("skipped", 2)]
+    text = home.qapms("workflow", "actions", "--id", wid, "--user", "ada")
+    assert text.returncode == 0, text.stderr
+    assert "jira_comment" in text.stdout
+    assert "attempt 2" in text.stdout
     completed = run_json(home, "workflow", "complete", "--id", wid, "--user", "ada")
     assert completed["workflow"]["state"] == "completed"
     skipped = completed["workflow"]["steps"][1]

@@ -71,19 +71,52 @@ def test_a_workflow_step_by_step(ws: qapms.Workspace) -> None:
     wf = ws.workflows.add_evidence(wf, "criteria read", kind="notes")
     wf = ws.workflows.step_done(wf, force=True)
     assert [s.state for s in wf.steps] == ["done", "active", "pending"]
-    assert wf.steps[0].evidence == [("notes", "criteria read")]
+    assert wf.steps[0].evidence[0] == ("notes", "criteria read")
     assert wf.steps[0].checklist[0] == ("Acceptance criteria are clear and testable", True)
     assert any(a["action"]["kind"] == "postman_search" for a in wf.due_actions)
+    # The step's searches ran over the (empty) local index and were kept as evidence.
+    records = {r["kind"]: r for r in wf.action_records}
+    assert records["postman_search"]["status"] == "succeeded"
+    assert records["postman_search"]["summary"] == "no Postman requests match `PAY-12`"
+    assert records["testmo_search"]["key"] == "0.1"
+    assert len(wf.steps[0].evidence) == 3
 
     wf = ws.workflows.pause(wf)
     assert wf.state == "paused" and ws.timer_status() is None
     wf = ws.workflows.resume(wf)
     wf = ws.workflows.skip_step(wf, "covered by CI", step="test")
     wf = ws.workflows.step_done(wf, "report", force=True)
+    # Without Jira configured, the comment and the worklog are skipped, with the reason.
+    skipped = [r for r in wf.action_records if r["status"] == "skipped"]
+    assert {r["kind"] for r in skipped} == {"jira_comment", "jira_worklog"}
+    assert "integrations.jira is not configured" in skipped[0]["summary"]
     wf = ws.workflows.complete(wf)
     assert wf.state == "completed" and wf.completed_at is not None
+    # A retry runs what did not succeed (the searches did and are not repeated).
+    retried = ws.workflows.retry_actions(wf)
+    assert sorted(r["key"] for r in retried) == ["2.0", "2.1"]
+    assert all(r["attempts"] == 2 for r in retried)
     assert ws.workflows.get(wf.id).state == "completed"
     assert ws.workflows.current() is None
+
+
+def test_step_actions_can_wait_for_a_retry(ws: qapms.Workspace) -> None:
+    wf = ws.workflows.start("release_smoke_test", "PAY-8")
+    for _ in range(len(wf.steps) - 1):
+        wf = ws.workflows.step_done(wf, force=True, run_actions=False)
+    assert wf.action_records == []
+    wf = ws.workflows.step_done(wf, force=True, run_actions=False)
+    assert [a["action"]["kind"] for a in wf.due_actions] == ["jira_comment"]
+    assert "quinn" in wf.due_actions[0]["action"]["body"]
+    assert wf.action_records == []
+    retried = asyncio.run(_retry(ws, wf.id))
+    assert [(r["kind"], r["status"], r["attempts"]) for r in retried] == [
+        ("jira_comment", "skipped", 1)
+    ]
+
+
+async def _retry(ws: qapms.Workspace, workflow_id: str) -> list[dict[str, object]]:
+    return await ws.workflows.async_retry_actions(workflow_id)
 
 
 def test_a_stale_workflow_object_is_a_conflict(ws: qapms.Workspace) -> None:

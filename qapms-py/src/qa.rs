@@ -13,15 +13,17 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use qapms_core::config::EvidenceKind;
+use qapms_core::config::{EvidenceKind, StepAction};
 use qapms_core::model::{
-    ExternalKey, IdlePeriod, ImportedAttempt, ImportedTest, IssueKey, RunId, Step, TestIdentity,
-    TestRun, TestSource, TestStatus, TimeEntry, Timer, Workflow, WorkflowId,
+    ActionRecord, ExternalKey, IdlePeriod, ImportedAttempt, ImportedTest, IssueKey, RunId, Step,
+    TestIdentity, TestRun, TestSource, TestStatus, TimeEntry, Timer, Workflow, WorkflowId,
 };
 use qapms_core::results::{self, ImportOptions, ImportSummary, LinkRules};
+use qapms_core::secrets::KeyLookup;
 use qapms_core::tracking::Tracker;
 use qapms_core::workflow::{
-    Catalog, Command, DueAction, Engine, ItemRef, Outcome, ResolvedTemplate, StepRef,
+    ActionClients, ActionRunner, Catalog, Command, DueAction, Engine, ItemRef, Outcome,
+    ResolvedTemplate, StepRef,
 };
 
 use crate::convert::to_py;
@@ -157,6 +159,55 @@ impl Workflows {
         })
     }
 
+    /// Marks a step done, then runs its actions (unless `run_actions` is false) and returns
+    /// the workflow as the actions left it, so the caller's next call does not conflict with
+    /// the records they wrote.
+    fn step_done_fut(
+        &self,
+        workflow: &WorkflowArg<'_>,
+        command: Command,
+        run_actions: bool,
+    ) -> PyResult<impl Future<Output = PyResult<PyWorkflow>> + Send + 'static> {
+        let (id, expected) = workflow.target()?;
+        let inner = self.inner.clone();
+        Ok(async move {
+            let user = inner.user().await?;
+            let engine = engine(&inner);
+            let outcome = core(engine.apply(&id, expected, user.id, &command).await)?;
+            if !run_actions || outcome.actions.is_empty() {
+                return Ok(PyWorkflow::from(outcome));
+            }
+            let runner = action_runner(&inner, engine, &outcome.actions).await?;
+            let records = core(runner.run(&id, user.id, &outcome.actions).await)?;
+            let latest = core(runner.engine().workflow(&id).await)?;
+            Ok(PyWorkflow {
+                workflow: latest,
+                actions: outcome.actions,
+                idle: outcome.idle,
+                records,
+            })
+        })
+    }
+
+    fn retry_fut(
+        &self,
+        workflow: &WorkflowArg<'_>,
+    ) -> PyResult<impl Future<Output = PyResult<Vec<ActionRecord>>> + Send + 'static> {
+        let (id, _) = workflow.target()?;
+        let inner = self.inner.clone();
+        Ok(async move {
+            let user = inner.user().await?;
+            let engine = engine(&inner);
+            let current = core(engine.workflow(&id).await)?;
+            let pending = engine.pending_actions(&current).await;
+            if pending.is_empty() {
+                return Ok(Vec::new());
+            }
+            let runner = action_runner(&inner, engine, &pending).await?;
+            core(runner.run(&id, user.id, &pending).await)
+        })
+    }
+
     fn run(
         &self,
         py: Python<'_>,
@@ -174,6 +225,35 @@ impl Workflows {
     ) -> PyResult<Bound<'py, PyAny>> {
         runtime::awaitable(py, self.apply_fut(workflow, command)?)
     }
+}
+
+/// A runner with the workspace's integrations, and its search index when a due action
+/// searches (opening the index may rebuild it, which only a search should pay for).
+async fn action_runner(inner: &Inner, engine: Engine, due: &[DueAction]) -> PyResult<ActionRunner> {
+    // The key lookup borrows the environment, which is not `Send`: it ends before the await.
+    let mut clients = {
+        let lookup = KeyLookup {
+            env: inner.env(),
+            config_dir: &inner.loaded.paths.config_dir,
+            passphrase: None,
+        };
+        ActionClients::from_config(
+            &inner.loaded.config,
+            inner.credentials(),
+            None,
+            Some((&inner.loaded.paths.data_dir, &lookup)),
+        )
+    };
+    let searches = due.iter().any(|d| {
+        matches!(
+            d.action,
+            StepAction::PostmanSearch { .. } | StepAction::TestmoSearch { .. }
+        )
+    });
+    if searches {
+        clients = clients.with_index(crate::discover::index(inner).await?);
+    }
+    Ok(ActionRunner::new(engine, clients))
 }
 
 fn reason(what: &str, text: String) -> PyResult<String> {
@@ -285,35 +365,66 @@ impl Workflows {
 
     /// Marks a step done (default: the active one); the next pending step becomes active.
     /// Unticked checklist items refuse it unless `force`.
-    #[pyo3(signature = (workflow, step=None, *, force=false))]
+    ///
+    /// The step's actions then run (a Jira comment, a search, …) and their outcomes are in
+    /// `action_records`; an action that fails does not undo the step (retry it with
+    /// `retry_actions`). `run_actions=False` leaves them all for `retry_actions`.
+    #[pyo3(signature = (workflow, step=None, *, force=false, run_actions=true))]
     fn step_done(
         &self,
         py: Python<'_>,
         workflow: WorkflowArg<'_>,
         step: Option<StepArg>,
         force: bool,
+        run_actions: bool,
     ) -> PyResult<PyWorkflow> {
         let cmd = Command::StepDone {
             step: step.map(StepArg::into_ref),
             force,
         };
-        self.run(py, &workflow, cmd)
+        runtime::block_on(py, self.step_done_fut(&workflow, cmd, run_actions)?)
     }
 
     /// `step_done()` as an awaitable.
-    #[pyo3(signature = (workflow, step=None, *, force=false))]
+    #[pyo3(signature = (workflow, step=None, *, force=false, run_actions=true))]
     fn async_step_done<'py>(
         &self,
         py: Python<'py>,
         workflow: WorkflowArg<'_>,
         step: Option<StepArg>,
         force: bool,
+        run_actions: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let cmd = Command::StepDone {
             step: step.map(StepArg::into_ref),
             force,
         };
-        self.run_async(py, &workflow, cmd)
+        runtime::awaitable(py, self.step_done_fut(&workflow, cmd, run_actions)?)
+    }
+
+    /// Runs the actions of done steps that have not succeeded (failed, skipped for want of an
+    /// integration, or never run) and returns their new records, as dicts (`key`, `kind`,
+    /// `status`, `summary`, `output`, `attempts`). An action that succeeded is never repeated.
+    fn retry_actions<'py>(
+        &self,
+        py: Python<'py>,
+        workflow: WorkflowArg<'_>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let records = runtime::block_on(py, self.retry_fut(&workflow)?)?;
+        to_py(py, &records)
+    }
+
+    /// `retry_actions()` as an awaitable.
+    fn async_retry_actions<'py>(
+        &self,
+        py: Python<'py>,
+        workflow: WorkflowArg<'_>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.retry_fut(&workflow)?;
+        runtime::awaitable(py, async move {
+            let records = fut.await?;
+            Python::attach(|py| to_py(py, &records).map(Bound::unbind))
+        })
     }
 
     /// Skips a step (default: the active one), with a reason.
@@ -542,6 +653,8 @@ pub(crate) struct PyWorkflow {
     workflow: Workflow,
     actions: Vec<DueAction>,
     idle: Vec<IdlePeriod>,
+    /// What the due actions did, when the call ran them.
+    records: Vec<ActionRecord>,
 }
 
 impl From<Workflow> for PyWorkflow {
@@ -550,6 +663,7 @@ impl From<Workflow> for PyWorkflow {
             workflow,
             actions: Vec::new(),
             idle: Vec::new(),
+            records: Vec::new(),
         }
     }
 }
@@ -560,6 +674,7 @@ impl From<Outcome> for PyWorkflow {
             workflow: outcome.workflow,
             actions: outcome.actions,
             idle: outcome.idle,
+            records: Vec::new(),
         }
     }
 }
@@ -640,6 +755,13 @@ impl PyWorkflow {
     #[getter]
     fn due_actions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.actions)
+    }
+
+    /// How the due actions went, when `step_done` ran them: dicts with `key`, `kind`,
+    /// `status` (`succeeded`, `failed` or `skipped`), `summary`, `output` and `attempts`.
+    #[getter]
+    fn action_records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.records)
     }
 
     /// Idle time the transition left uncounted, as `(start, end)` pairs.

@@ -72,6 +72,11 @@ impl Inner {
         Ok(user.clone())
     }
 
+    /// The environment the workspace was opened with.
+    pub(crate) fn env(&self) -> &Env {
+        &self.env
+    }
+
     /// The unlocked credentials of the configuration (for clients built on demand).
     pub(crate) fn credentials(&self) -> &Unlocked {
         &self.credentials

@@ -34,7 +34,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use qapms_core::store::Store;
-use qapms_core::workflow::Catalog;
+use qapms_core::workflow::{ActionClients, Catalog};
 use tokio::net::TcpListener;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 
@@ -67,6 +67,7 @@ struct Inner {
     signed_in: cache::TtlCache<String, auth::CurrentUser>,
     /// The page banner, which reads the store's and the integrations' health.
     banner: cache::TtlCache<(), Vec<String>>,
+    actions: ActionClients,
 }
 
 /// How the server is set up beyond its store.
@@ -89,6 +90,9 @@ pub struct ServerOptions {
     /// How long a checked credential is trusted without asking the store again (`None`: every
     /// request asks). Writes through this server forget every one at once.
     pub auth_cache: Option<std::time::Duration>,
+    /// The clients a finished step's actions call (a Jira comment, a search, …); those
+    /// without one are recorded as skipped.
+    pub actions: ActionClients,
 }
 
 impl Default for ServerOptions {
@@ -102,6 +106,7 @@ impl Default for ServerOptions {
             search: None,
             dashboard_cache: None,
             auth_cache: None,
+            actions: ActionClients::none(),
         }
     }
 }
@@ -127,6 +132,7 @@ impl AppState {
                 dashboards: dash::DashboardCache::new(options.dashboard_cache),
                 signed_in: cache::TtlCache::new(options.auth_cache, SIGNED_IN_CAPACITY),
                 banner: cache::TtlCache::new(options.dashboard_cache, 1),
+                actions: options.actions,
             }),
         }
     }
@@ -161,6 +167,10 @@ impl AppState {
 
     pub(crate) fn catalog(&self) -> &Catalog {
         &self.inner.catalog
+    }
+
+    pub(crate) fn action_clients(&self) -> &ActionClients {
+        &self.inner.actions
     }
 
     pub(crate) fn is_demo(&self) -> bool {

@@ -23,6 +23,7 @@ use qapms_core::search::{IndexStatus, SearchIndex};
 use qapms_core::secrets::{self, KeyLookup};
 use qapms_core::store::{self, Store};
 use qapms_core::sync::Syncer;
+use qapms_core::workflow::ActionClients;
 use qapms_server::admin::{self, NewUser};
 use qapms_server::auth::{AuthSettings, SessionKey};
 use qapms_server::monitor::{Monitored, Scheduler};
@@ -435,6 +436,12 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
     let integrations = build_integrations(config, credentials, redactor)?;
     let session_key = SessionKey::load_or_create(&data_dir.join("server-session.key"))
         .map_err(|e| e.to_string())?;
+    let search = open_search(store.as_ref(), config, data_dir, credentials, redactor).await;
+    // Step actions call the same integrations the sync does, and search the same index.
+    let mut actions = ActionClients::from_config(config, credentials, Some(redactor), None);
+    if let Some(search) = &search {
+        actions = actions.with_index(search.index().clone());
+    }
     let options = ServerOptions {
         session_key,
         auth: AuthSettings {
@@ -444,9 +451,10 @@ async fn serve_command(setup: ServeSetup<'_>) -> Result<(), String> {
         integrations: integrations.clone(),
         catalog: qapms_core::workflow::Catalog::new(&config.workflows),
         demo,
-        search: open_search(store.as_ref(), config, data_dir, credentials, redactor).await,
+        search,
         dashboard_cache: Some(DASHBOARD_CACHE_TTL),
         auth_cache: Some(AUTH_CACHE_TTL),
+        actions,
     };
     let index = options.search.as_ref().map(|s| s.index().clone());
     let state = AppState::with_options(store.clone(), options);

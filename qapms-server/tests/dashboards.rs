@@ -511,8 +511,49 @@ async fn writes_access_csrf_and_conflicts(app: TestApp) {
         ))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let done_at = int(&reply.json()["version"]);
+    assert!(done_at > version);
+    // The step's searches ran: without a search index they are skipped, with the reason,
+    // and kept on the step; a retry runs them again.
+    let records = |wf: &Value| -> Vec<(String, String, i64)> {
+        wf["steps"][0]["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e.get("action"))
+            .map(|a| {
+                let text = |k: &str| a[k].as_str().unwrap().to_owned();
+                (text("kind"), text("status"), int(&a["attempts"]))
+            })
+            .collect()
+    };
+    let skipped = |kind: &str, attempts| (kind.to_owned(), "skipped".to_owned(), attempts);
+    assert_eq!(
+        records(&reply.json()),
+        [skipped("postman_search", 1), skipped("testmo_search", 1)]
+    );
+    let reply = app
+        .send(with_session(
+            act(json!({"action": "retry_actions", "expectedVersion": version})),
+            &ana,
+            true,
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    let reply = app
+        .send(with_session(
+            act(json!({"action": "retry_actions", "expectedVersion": done_at})),
+            &ana,
+            true,
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        records(&reply.json()),
+        [skipped("postman_search", 2), skipped("testmo_search", 2)]
+    );
     let now_at = int(&reply.json()["version"]);
-    assert!(now_at > version);
+    assert!(now_at > done_at);
     let reply = app
         .send(with_session(
             act(json!({"action": "pause", "expectedVersion": version})),

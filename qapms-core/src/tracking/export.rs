@@ -68,7 +68,12 @@ pub struct ExportOutcome {
     pub stale_worklogs: Vec<(TimeEntryId, String)>,
 }
 
-fn comment(h: &HistoryEntry) -> String {
+/// A worklog's comment: `described` (a step action's own text) or what the time was spent on,
+/// then the marker.
+fn comment(h: &HistoryEntry, described: Option<&str>) -> String {
+    if let Some(text) = described {
+        return format!("{text} {}", worklog_marker(&h.entry.id));
+    }
     let what = match (&h.template, &h.entry.step) {
         (Some(t), Some(s)) => format!("{t} / {s}"),
         (None, Some(s)) => s.clone(),
@@ -135,7 +140,7 @@ pub async fn planned_worklogs(
                 issue: issue.clone(),
                 started: h.entry.started_at,
                 seconds: seconds(&h.entry),
-                comment: comment(h),
+                comment: comment(h, None),
             })
         })
         .collect();
@@ -197,6 +202,18 @@ pub async fn export_worklogs_where(
     filter: &TimeHistoryFilter,
     keep: &(dyn Fn(&HistoryEntry) -> bool + Sync),
 ) -> Result<ExportOutcome> {
+    export_worklogs_described(store, sink, filter, keep, None).await
+}
+
+/// [`export_worklogs_where`], with `described` as each worklog's comment (before the marker)
+/// instead of the template and step: what a `jira_worklog` step action with a `comment` sends.
+pub async fn export_worklogs_described(
+    store: &dyn Store,
+    sink: &dyn WorklogSink,
+    filter: &TimeHistoryFilter,
+    keep: &(dyn Fn(&HistoryEntry) -> bool + Sync),
+    described: Option<&str>,
+) -> Result<ExportOutcome> {
     let history = store.time_history(filter).await?;
     let (mut outcome, by_issue) = plan(&history, keep);
     for (issue, pending) in by_issue {
@@ -219,7 +236,12 @@ pub async fn export_worklogs_where(
                 continue;
             }
             let id = sink
-                .add_worklog(&issue, h.entry.started_at, seconds(&h.entry), &comment(h))
+                .add_worklog(
+                    &issue,
+                    h.entry.started_at,
+                    seconds(&h.entry),
+                    &comment(h, described),
+                )
                 .await?;
             store.set_time_entry_worklog(&h.entry.id, &id).await?;
             tracing::info!(issue = %issue, entry = %h.entry.id, worklog = %id, "time exported");

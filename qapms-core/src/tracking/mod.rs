@@ -29,7 +29,7 @@ use crate::{Error, ErrorKind, Result};
 pub use branch::{current_branch, ticket_from_branch};
 pub use export::{
     ExistingWorklog, ExportOutcome, PlannedWorklog, WorklogSink, export_worklogs,
-    export_worklogs_where, planned_worklogs, worklog_marker,
+    export_worklogs_described, export_worklogs_where, planned_worklogs, worklog_marker,
 };
 pub use report::{
     AccuracyRow, TimeReport, TimeReportRow, current_entries, estimate_accuracy, time_report,

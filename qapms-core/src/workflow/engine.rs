@@ -14,7 +14,7 @@
 //!
 //! [`ErrorKind::Conflict`]: crate::ErrorKind::Conflict
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -26,8 +26,8 @@ use super::machine::{self, Command};
 use super::template::{Catalog, ResolvedTemplate};
 use crate::config::StepAction;
 use crate::model::{
-    ChecklistItem, IdlePeriod, IssueKey, Step, StepState, TrackingWrite, UserId, Workflow,
-    WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowState, WorkflowWrite, utc_now,
+    ActionStatus, ChecklistItem, IdlePeriod, IssueKey, Step, StepState, TrackingWrite, UserId,
+    Workflow, WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowState, WorkflowWrite, utc_now,
 };
 use crate::store::Store;
 use crate::tracking::timer::{self, Target};
@@ -80,11 +80,18 @@ impl Clock for ManualClock {
 /// The idle threshold when the configuration does not set one.
 pub const DEFAULT_IDLE_GAP: Duration = Duration::minutes(15);
 
-/// An action of a finished step, with `{ticket}`, `{template}`, `{step}` and `{workflow}`
-/// filled in, for the front-end (or an integration runner) to carry out.
+/// An action of a finished step, with `{ticket}`, `{title}` (the ticket's summary), `{user}`
+/// (the owner's name), `{outcome}` (how the steps went), `{template}`, `{step}` and
+/// `{workflow}` filled in, for the
+/// [`ActionRunner`](super::ActionRunner) to carry out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DueAction {
+    /// `{position}.{index}`: names the action within its workflow, so a retry finds the record
+    /// of an earlier attempt (see [`ActionRecord`](crate::model::ActionRecord)).
+    pub key: String,
+    /// The step's 0-based position.
+    pub position: u32,
     pub step: String,
     pub action: StepAction,
 }
@@ -204,10 +211,10 @@ impl Engine {
         let now = self.clock.now();
         let transition = machine::apply(&current, command, actor, now)?;
         let tracking = self.plan_tracking(&transition.workflow, actor, now).await?;
-        let actions = transition
-            .finished_step
-            .map(|pos| self.due_actions(&transition.workflow, pos))
-            .unwrap_or_default();
+        let actions = match transition.finished_step {
+            Some(pos) => self.due_actions(&transition.workflow, &[pos]).await,
+            None => Vec::new(),
+        };
         let write = WorkflowWrite {
             workflow: transition.workflow,
             expected_version: Some(current.version),
@@ -273,26 +280,76 @@ impl Engine {
         ))
     }
 
-    fn due_actions(&self, workflow: &Workflow, pos: u32) -> Vec<DueAction> {
-        let Some(step) = workflow.steps.get(pos as usize) else {
-            return Vec::new();
-        };
+    /// The actions of done steps that have not succeeded: never run (the process stopped
+    /// after the step was done), failed, or skipped for want of an integration. What a retry
+    /// runs.
+    pub async fn pending_actions(&self, workflow: &Workflow) -> Vec<DueAction> {
+        let done: Vec<u32> = workflow
+            .steps
+            .iter()
+            .filter(|s| s.state == StepState::Done)
+            .map(|s| s.position)
+            .collect();
+        let mut due = self.due_actions(workflow, &done).await;
+        due.retain(|d| {
+            let Some(step) = workflow.steps.get(d.position as usize) else {
+                return false;
+            };
+            !step.evidence.iter().any(|e| {
+                e.action
+                    .as_ref()
+                    .is_some_and(|a| a.key == d.key && a.status == ActionStatus::Succeeded)
+            })
+        });
+        due
+    }
+
+    async fn due_actions(&self, workflow: &Workflow, positions: &[u32]) -> Vec<DueAction> {
         let Ok(template) = self.catalog.resolve(&workflow.template) else {
             tracing::warn!(template = %workflow.template, "the workflow's template is gone; its actions are not run");
             return Vec::new();
         };
-        let Some(defined) = template.steps.iter().find(|s| s.name == step.name) else {
-            return Vec::new();
+        let mut fill = Placeholders::new(workflow);
+        let mut due = Vec::new();
+        for &pos in positions {
+            let Some(step) = workflow.steps.get(pos as usize) else {
+                continue;
+            };
+            let Some(defined) = template.steps.iter().find(|s| s.name == step.name) else {
+                continue;
+            };
+            for (index, action) in defined.actions.iter().enumerate() {
+                // The ticket and the owner are read only for an action that names them, so a
+                // plain transition stays one read and one write.
+                if fill.title.is_none() && mentions(action, "{title}") {
+                    fill.title = Some(self.ticket_title(workflow).await);
+                }
+                if fill.user.is_none() && mentions(action, "{user}") {
+                    fill.user = Some(match self.store.user_by_id(&workflow.owner).await {
+                        Ok(user) => user.name,
+                        Err(_) => workflow.owner.to_string(),
+                    });
+                }
+                due.push(DueAction {
+                    key: format!("{pos}.{index}"),
+                    position: pos,
+                    step: step.name.clone(),
+                    action: render_action(action, &|text| fill.render(text, &step.name)),
+                });
+            }
+        }
+        due
+    }
+
+    /// The ticket's summary when the store has the ticket; else its key, else the template.
+    async fn ticket_title(&self, workflow: &Workflow) -> String {
+        let Some(key) = &workflow.ticket else {
+            return workflow.template.clone();
         };
-        let fill = |text: &str| render(text, workflow, &step.name);
-        defined
-            .actions
-            .iter()
-            .map(|action| DueAction {
-                step: step.name.clone(),
-                action: render_action(action, &fill),
-            })
-            .collect()
+        match self.store.ticket(key).await {
+            Ok(ticket) => ticket.summary,
+            Err(_) => key.to_string(),
+        }
     }
 }
 
@@ -358,14 +415,88 @@ pub fn instantiate(
     }
 }
 
-fn render(text: &str, workflow: &Workflow, step: &str) -> String {
-    text.replace(
-        "{ticket}",
-        workflow.ticket.as_ref().map_or("", IssueKey::as_str),
-    )
-    .replace("{template}", &workflow.template)
-    .replace("{step}", step)
-    .replace("{workflow}", &workflow.id.to_string())
+/// What a step action's `{placeholders}` become.
+struct Placeholders<'w> {
+    workflow: &'w Workflow,
+    /// The ticket's summary (read only when an action names `{title}`).
+    title: Option<String>,
+    /// The owner's name (read only when an action names `{user}`).
+    user: Option<String>,
+    outcome: String,
+}
+
+impl<'w> Placeholders<'w> {
+    fn new(workflow: &'w Workflow) -> Self {
+        Self {
+            workflow,
+            title: None,
+            user: None,
+            outcome: outcome_line(workflow),
+        }
+    }
+
+    fn render(&self, text: &str, step: &str) -> String {
+        if !text.contains('{') {
+            return text.to_owned();
+        }
+        let w = self.workflow;
+        let mut filled = text
+            .replace("{ticket}", w.ticket.as_ref().map_or("", IssueKey::as_str))
+            .replace("{template}", &w.template)
+            .replace("{step}", step)
+            .replace("{workflow}", &w.id.to_string())
+            .replace("{outcome}", &self.outcome);
+        // Last, so a ticket summary or a name that holds `{step}` stays as written.
+        if let Some(user) = &self.user {
+            filled = filled.replace("{user}", user);
+        }
+        if let Some(title) = &self.title {
+            filled = filled.replace("{title}", title);
+        }
+        filled
+    }
+}
+
+/// `{outcome}`: how the workflow's steps went, in one line, e.g. `2 of 3 steps done; skipped:
+/// test (covered by CI)`.
+fn outcome_line(workflow: &Workflow) -> String {
+    let done = workflow
+        .steps
+        .iter()
+        .filter(|s| s.state == StepState::Done)
+        .count();
+    let mut line = format!("{done} of {} steps done", workflow.steps.len());
+    for (state, label) in [
+        (StepState::Skipped, "skipped"),
+        (StepState::Blocked, "blocked"),
+    ] {
+        let listed: Vec<String> = workflow
+            .steps
+            .iter()
+            .filter(|s| s.state == state)
+            .map(|s| match &s.reason {
+                Some(reason) => format!("{} ({reason})", s.name),
+                None => s.name.clone(),
+            })
+            .collect();
+        if !listed.is_empty() {
+            // Writing to a String cannot fail.
+            let _ = write!(line, "; {label}: {}", listed.join(", "));
+        }
+    }
+    line
+}
+
+/// Whether any text of `action` holds `placeholder`.
+fn mentions(action: &StepAction, placeholder: &str) -> bool {
+    let found = std::cell::Cell::new(false);
+    render_action(action, &|text: &str| {
+        if text.contains(placeholder) {
+            found.set(true);
+        }
+        text.to_owned()
+    });
+    found.get()
 }
 
 fn render_action(action: &StepAction, fill: &dyn Fn(&str) -> String) -> StepAction {

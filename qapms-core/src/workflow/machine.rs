@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::config::EvidenceKind;
-use crate::model::{Evidence, StepState, UserId, Workflow, WorkflowEvent, WorkflowState};
+use crate::model::{
+    ActionRecord, Evidence, StepState, UserId, Workflow, WorkflowEvent, WorkflowState,
+};
 use crate::{Error, Result};
 
 /// Names a step: by 1-based number as people count (`2`) or by name (`test`).
@@ -102,6 +104,16 @@ pub enum Command {
         kind: EvidenceKind,
         value: String,
     },
+    /// Keeps the outcome of step action `record.key` as evidence on step `position`
+    /// (0-based), replacing the record of an earlier attempt. Only the action runner sends
+    /// it, so it never comes from outside: a front-end cannot forge an action's outcome.
+    #[serde(skip)]
+    RecordAction {
+        position: u32,
+        kind: EvidenceKind,
+        value: String,
+        record: ActionRecord,
+    },
 }
 
 impl Command {
@@ -119,6 +131,7 @@ impl Command {
             Self::BlockStep { .. } => "step block",
             Self::Tick { .. } => "checklist tick",
             Self::AddEvidence { .. } => "add evidence",
+            Self::RecordAction { .. } => "record action",
         }
     }
 }
@@ -333,6 +346,9 @@ pub fn apply(
         Command::Tick { .. } | Command::AddEvidence { .. } => {
             matches!(state, WorkflowState::InProgress | WorkflowState::Paused)
         }
+        // An action of the last step runs after the QA may have completed the workflow, and a
+        // failed one may be retried later; an abandoned workflow's actions are not wanted.
+        Command::RecordAction { .. } => state != WorkflowState::Abandoned,
     };
     if !allowed {
         let needs = match command {
@@ -342,6 +358,7 @@ pub fn apply(
                 "in_progress or paused"
             }
             Command::Abandon { .. } => "created, in_progress or paused",
+            Command::RecordAction { .. } => "any state but abandoned",
             _ => "in_progress",
         };
         let hint = match state {
@@ -516,6 +533,51 @@ pub fn apply(
                 None,
                 json!({ "kind": kind, "value": value }),
             );
+        }
+        Command::RecordAction {
+            position,
+            kind,
+            value,
+            record,
+        } => {
+            let step = b
+                .next
+                .steps
+                .get_mut(*position as usize)
+                .ok_or_else(|| Error::invalid_input(format!("there is no step {position}")))?;
+            if step.state != StepState::Done {
+                return Err(step_refused(workflow, *position, t, "done"));
+            }
+            let mut record = record.clone();
+            let earlier = step
+                .evidence
+                .iter()
+                .position(|e| e.action.as_ref().is_some_and(|a| a.key == record.key));
+            // Attempts count here, from what is stored, so two runners cannot both claim the
+            // first attempt.
+            record.attempts = earlier
+                .and_then(|i| step.evidence[i].action.as_ref())
+                .map_or(1, |a| a.attempts.saturating_add(1));
+            let detail = json!({
+                "key": record.key,
+                "action": record.kind,
+                "summary": record.summary,
+                "attempts": record.attempts,
+            });
+            let event = format!("action_{}", record.status.as_str());
+            let evidence = Evidence {
+                kind: *kind,
+                value: value.clone(),
+                at: now,
+                by: actor,
+                action: Some(record),
+            };
+            match earlier {
+                Some(i) => step.evidence[i] = evidence,
+                None => step.evidence.push(evidence),
+            }
+            b.changed.push(*position);
+            b.event(&event, Some(*position), None, None, detail);
         }
     }
     debug_assert!(

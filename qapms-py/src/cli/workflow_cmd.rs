@@ -1,4 +1,8 @@
-//! `qapms workflow start|status|templates|step|tick|note|pause|resume|complete|abandon`.
+//! `qapms workflow start|status|templates|step|tick|note|pause|resume|complete|abandon|actions`.
+//!
+//! `step done` runs the step's actions (a Jira comment, a search, …) after the transition and
+//! prints how each went; `--no-actions` leaves them for `qapms workflow actions --retry`, which
+//! also retries those that failed.
 //!
 //! Every command acts for one user (`--user`, else `$QAPMS_USER`, else `$USER`), created in
 //! the store on first use. Without `--id`, a command acts on the user's current workflow (the
@@ -10,11 +14,17 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use qapms_core::config::{EvidenceKind, Loaded};
-use qapms_core::model::{IssueKey, Role, StepState, User, UserId, Workflow, WorkflowId};
+use qapms_core::config::{EvidenceKind, Loaded, StepAction};
+use qapms_core::model::{
+    ActionRecord, ActionStatus, IssueKey, Role, StepState, User, UserId, Workflow, WorkflowId,
+};
+use qapms_core::search::SearchIndex;
+use qapms_core::secrets::{self, KeyLookup};
 use qapms_core::store::{self, Store};
 use qapms_core::tracking;
-use qapms_core::workflow::{Catalog, Command, Engine, ItemRef, Outcome, StepRef};
+use qapms_core::workflow::{
+    ActionClients, ActionRunner, Catalog, Command, DueAction, Engine, ItemRef, Outcome, StepRef,
+};
 use qapms_core::{Error, ErrorKind};
 
 use super::{CliError, Context, Output, runtime};
@@ -100,16 +110,28 @@ enum WorkflowCommand {
         #[command(flatten)]
         which: Which,
     },
+    /// Show the step actions of a workflow and how they went; with --retry, run those that
+    /// did not succeed (failed, skipped, or never run).
+    Actions {
+        #[arg(long)]
+        retry: bool,
+        #[command(flatten)]
+        which: Which,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]
 enum StepCommand {
-    /// Mark a step done (default: the active one); the next pending step becomes active.
+    /// Mark a step done (default: the active one); the next pending step becomes active and
+    /// the step's actions run.
     Done {
         step: Option<String>,
         /// Done even with unticked checklist items.
         #[arg(long)]
         force: bool,
+        /// Do not run the step's actions now; `qapms workflow actions --retry` runs them later.
+        #[arg(long)]
+        no_actions: bool,
         #[command(flatten)]
         which: Which,
     },
@@ -246,6 +268,7 @@ async fn execute(
 ) -> Result<i32, CliError> {
     let engine = session.engine();
     let me = session.user_id();
+    let mut run_due = true;
     let (which, cmd) = match command {
         WorkflowCommand::Start {
             template,
@@ -259,7 +282,7 @@ async fn execute(
                 None => None,
             };
             let outcome = engine.start(&template, ticket, me).await?;
-            print_outcome(out, &outcome, json)?;
+            print_outcome(out, &outcome, &[], json)?;
             return Ok(0);
         }
         WorkflowCommand::Status { id } => {
@@ -308,14 +331,26 @@ async fn execute(
             }
             return Ok(0);
         }
+        WorkflowCommand::Actions { retry, which } => {
+            let id = target(session, &engine, which.id.as_deref()).await?;
+            return actions(ctx, session, engine, &id, retry, json, out).await;
+        }
         WorkflowCommand::Step(step) => match step {
-            StepCommand::Done { step, force, which } => (
+            StepCommand::Done {
+                step,
+                force,
+                no_actions,
                 which,
-                Command::StepDone {
-                    step: step.as_deref().map(StepRef::parse),
-                    force,
-                },
-            ),
+            } => {
+                run_due = !no_actions;
+                (
+                    which,
+                    Command::StepDone {
+                        step: step.as_deref().map(StepRef::parse),
+                        force,
+                    },
+                )
+            }
             StepCommand::Skip {
                 step,
                 reason,
@@ -381,8 +416,175 @@ async fn execute(
         .apply(&id, which.expect_version, me, &cmd)
         .await
         .map_err(explain_conflict)?;
-    print_outcome(out, &outcome, json)?;
+    if outcome.actions.is_empty() || !run_due {
+        print_outcome(out, &outcome, &[], json)?;
+        if !outcome.actions.is_empty() {
+            out.note(&format!(
+                "{} step action(s) not run; run them with `qapms workflow actions --retry`",
+                outcome.actions.len()
+            ));
+        }
+        return Ok(0);
+    }
+    // The step is done whatever its actions do: a runner that cannot be set up leaves them
+    // for a retry rather than failing a transition that already happened.
+    let records = match action_runner(ctx, session, engine.clone(), &outcome.actions) {
+        Ok(runner) => runner.run(&id, me, &outcome.actions).await?,
+        Err(e) => {
+            print_outcome(out, &outcome, &[], json)?;
+            out.note(&format!(
+                "the step's actions were not run ({}); run them with `qapms workflow actions --retry`",
+                e.message
+            ));
+            return Ok(0);
+        }
+    };
+    // The records are evidence on the workflow: show it as they left it, with its version.
+    let outcome = Outcome {
+        workflow: engine.workflow(&id).await?,
+        ..outcome
+    };
+    print_outcome(out, &outcome, &records, json)?;
     Ok(0)
+}
+
+/// A runner with the configured integrations, and the search index when a due action searches.
+fn action_runner(
+    ctx: &Context,
+    session: &Session,
+    engine: Engine,
+    due: &[DueAction],
+) -> Result<ActionRunner, CliError> {
+    let loaded = &session.loaded;
+    let lookup = KeyLookup {
+        env: &ctx.env,
+        config_dir: &loaded.paths.config_dir,
+        passphrase: None,
+    };
+    let unlocked = secrets::unlock(&loaded.config, &lookup, &ctx.redactor)?;
+    let mut clients = ActionClients::from_config(
+        &loaded.config,
+        &unlocked,
+        Some(&ctx.redactor),
+        Some((&loaded.paths.data_dir, &lookup)),
+    );
+    let searches = due.iter().any(|d| {
+        matches!(
+            d.action,
+            StepAction::PostmanSearch { .. } | StepAction::TestmoSearch { .. }
+        )
+    });
+    if searches {
+        let dir = loaded
+            .config
+            .search
+            .index_dir
+            .clone()
+            .map_or_else(|| loaded.paths.data_dir.join("index"), |d| ctx.cwd.join(d));
+        match SearchIndex::open_dir(&dir) {
+            Ok((index, None)) => clients = clients.with_index(Arc::new(index)),
+            // A missing or stale index is not rebuilt here: that is `qapms search`'s work, and
+            // a search action without it is skipped with the reason.
+            Ok((_, Some(reason))) => tracing::info!(%reason, "step searches skipped"),
+            Err(e) => tracing::warn!(error = %e, "the search index cannot be opened"),
+        }
+    }
+    Ok(ActionRunner::new(engine, clients))
+}
+
+/// `qapms workflow actions [--retry]`.
+async fn actions(
+    ctx: &Context,
+    session: &Session,
+    engine: Engine,
+    id: &WorkflowId,
+    retry: bool,
+    json: bool,
+    out: &mut Output,
+) -> Result<i32, CliError> {
+    let workflow = engine.workflow(id).await?;
+    let pending = engine.pending_actions(&workflow).await;
+    let ran = if retry && !pending.is_empty() {
+        let runner = action_runner(ctx, session, engine.clone(), &pending)?;
+        runner.run(id, session.user_id(), &pending).await?
+    } else {
+        Vec::new()
+    };
+    let workflow = if ran.is_empty() {
+        workflow
+    } else {
+        engine.workflow(id).await?
+    };
+    let records: Vec<(u32, &ActionRecord)> = workflow
+        .steps
+        .iter()
+        .flat_map(|s| {
+            s.evidence
+                .iter()
+                .filter_map(move |e| e.action.as_ref().map(|a| (s.position, a)))
+        })
+        .collect();
+    let still_pending = if ran.is_empty() {
+        pending
+    } else {
+        engine.pending_actions(&workflow).await
+    };
+    let never_ran: Vec<&DueAction> = still_pending
+        .iter()
+        .filter(|d| !records.iter().any(|(_, r)| r.key == d.key))
+        .collect();
+    if json {
+        let value = serde_json::json!({
+            "workflow": workflow.id,
+            "records": records.iter().map(|(_, r)| r).collect::<Vec<_>>(),
+            "ran": ran,
+            "notRun": never_ran,
+        });
+        out.line(&value.to_string());
+        return Ok(i32::from(
+            ran.iter().any(|r| r.status == ActionStatus::Failed),
+        ));
+    }
+    if records.is_empty() && never_ran.is_empty() {
+        out.line("no step actions yet");
+    }
+    for (position, record) in &records {
+        let step = workflow
+            .steps
+            .get(*position as usize)
+            .map_or("", |s| s.name.as_str());
+        out.line(&record_line(step, record));
+    }
+    for due in &never_ran {
+        out.line(&format!(
+            "  {} {} after `{}`: not run yet",
+            due.key,
+            due.action.kind(),
+            due.step
+        ));
+    }
+    if !retry && !still_pending.is_empty() {
+        out.note(&format!(
+            "{} action(s) did not succeed; run them again with `qapms workflow actions --retry`",
+            still_pending.len()
+        ));
+    }
+    // A retry that still fails is the script's business: exit 1, as a failed command.
+    Ok(i32::from(
+        ran.iter().any(|r| r.status == ActionStatus::Failed),
+    ))
+}
+
+fn record_line(step: &str, record: &ActionRecord) -> String {
+    let attempts = if record.attempts > 1 {
+        format!(" (attempt {})", record.attempts)
+    } else {
+        String::new()
+    };
+    format!(
+        "  {} {} after `{step}`: {}{attempts}: {}",
+        record.key, record.kind, record.status, record.summary
+    )
 }
 
 fn explain_conflict(err: Error) -> CliError {
@@ -399,9 +601,18 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
     serde_json::to_string(value).map_err(|e| CliError::new(format!("cannot write JSON: {e}")))
 }
 
-fn print_outcome(out: &mut Output, outcome: &Outcome, json: bool) -> Result<(), CliError> {
+fn print_outcome(
+    out: &mut Output,
+    outcome: &Outcome,
+    records: &[ActionRecord],
+    json: bool,
+) -> Result<(), CliError> {
     if json {
-        out.line(&to_json(outcome)?);
+        let mut value = serde_json::to_value(outcome)
+            .map_err(|e| CliError::new(format!("cannot write JSON: {e}")))?;
+        value["actionRecords"] = serde_json::to_value(records)
+            .map_err(|e| CliError::new(format!("cannot write JSON: {e}")))?;
+        out.line(&value.to_string());
         return Ok(());
     }
     print_workflow(out, &outcome.workflow);
@@ -414,12 +625,13 @@ fn print_outcome(out: &mut Output, outcome: &Outcome, json: bool) -> Result<(), 
             idle.id
         ));
     }
-    for due in &outcome.actions {
-        out.note(&format!(
-            "action due after `{}`: {}",
-            due.step,
-            serde_json::to_string(&due.action).unwrap_or_default()
-        ));
+    for record in records {
+        let step = outcome
+            .actions
+            .iter()
+            .find(|d| d.key == record.key)
+            .map_or("", |d| d.step.as_str());
+        out.line(&record_line(step, record));
     }
     Ok(())
 }

@@ -1,6 +1,10 @@
 //! Workflow and time actions, so a QA can work from the dashboard without Python: start a
-//! workflow, act on it (step done, skip or block with a reason, pause, resume, complete) and
-//! add a manual time entry.
+//! workflow, act on it (step done, skip or block with a reason, pause, resume, complete,
+//! retry the step actions that did not succeed) and add a manual time entry.
+//!
+//! A step done runs the step's actions (a Jira comment, a search, …) with the server's
+//! integrations before the answer; each outcome is kept on the step as evidence, so the
+//! workflow in the answer shows how they went and carries the version they left.
 //!
 //! Every action goes through the core's [`Engine`] and [`Tracker`], which plan the write and
 //! let the store apply it in one transaction (the rollups included). An action names the
@@ -15,7 +19,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use qapms_core::model::{IssueKey, WorkflowId};
 use qapms_core::tracking::{ManualEntry, Tracker};
-use qapms_core::workflow::{Command, Engine};
+use qapms_core::workflow::{ActionRunner, Command, Engine};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -84,6 +88,8 @@ pub(crate) enum Action {
     Pause,
     Resume,
     Complete,
+    /// Runs again the step actions that failed, were skipped or never ran.
+    RetryActions,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -134,7 +140,22 @@ pub(crate) async fn workflow_action(
             .filter(|r| !r.trim().is_empty())
             .ok_or_else(|| ApiError::invalid("skipping or blocking a step needs a `reason`"))
     };
+    let engine = engine(&state);
     let command = match body.action {
+        Action::RetryActions => {
+            if current.version != body.expected_version {
+                return Err(qapms_core::Error::new(
+                    qapms_core::ErrorKind::Conflict,
+                    format!(
+                        "workflow {id} is at version {}, not {}",
+                        current.version, body.expected_version
+                    ),
+                )
+                .into());
+            }
+            let pending = engine.pending_actions(&current).await;
+            return run_actions(&state, engine, &id, user.user.id, &pending).await;
+        }
         Action::StepDone => Command::StepDone {
             step: None,
             force: body.force,
@@ -151,10 +172,30 @@ pub(crate) async fn workflow_action(
         Action::Resume => Command::Resume,
         Action::Complete => Command::Complete,
     };
-    let outcome = engine(&state)
+    let outcome = engine
         .apply(&id, Some(body.expected_version), user.user.id, &command)
         .await?;
-    item(&outcome.workflow)
+    if outcome.actions.is_empty() {
+        return item(&outcome.workflow);
+    }
+    run_actions(&state, engine, &id, user.user.id, &outcome.actions).await
+}
+
+/// Runs `due` and answers with the workflow as their records left it. A failed action is an
+/// outcome kept on the step, not an error of the request: the step is done either way.
+async fn run_actions(
+    state: &AppState,
+    engine: Engine,
+    id: &WorkflowId,
+    actor: qapms_core::model::UserId,
+    due: &[qapms_core::workflow::DueAction],
+) -> Result<Json<Item>, ApiError> {
+    let runner = ActionRunner::new(engine, state.action_clients().clone());
+    let records = runner.run(id, actor, due).await?;
+    for record in &records {
+        tracing::info!(workflow = %id, action = %record.kind, status = %record.status, "step action");
+    }
+    item(&runner.engine().workflow(id).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
