@@ -152,11 +152,13 @@ def main() -> None:
         qapms = [qapms_once(file, None) for _ in range(args.runs)]
         q_ms = statistics.median(r["import_ms"] for r in qapms)
         q_rss = max(r["peak_rss_kb"] for r in qapms) / 1024
+        parse_ms = statistics.median(r["parse_ms"] for r in qapms)
         print(
             f"qapms (SQLite)      median {q_ms:8.1f} ms over {args.runs} runs, "
             f"{int(qapms[0]['tests'])} tests, {int(qapms[0]['attempts'])} attempts, "
             f"peak RSS {q_rss:.0f} MiB"
         )
+        print(f"qapms parse only    median {parse_ms:8.1f} ms (reader and identity keys)")
         if args.pg:
             sep = "&" if "?" in args.pg else "?"
             pg = [

@@ -11,11 +11,12 @@
 //! error) drops the transaction: the store is left exactly as it was, with no partial run.
 //! Errors name the file and the line, counted from the byte offset of the failure.
 //!
-//! Memory: one XML event (capped by [`Limits`]), one batch of parsed tests, and a few dozen
-//! bytes per distinct test for attempt numbering and the summary counts.
+//! The files are read and parsed on a thread of the import's own, one batch ahead of the
+//! store's writes: the parse overlaps the inserts, and no file read blocks the async runtime.
 //!
-//! File reads are blocking; they are short (one buffer at a time), but a server should run an
-//! import on a blocking-friendly task.
+//! Memory: one XML event (capped by [`Limits`]), three batches of parsed tests (being parsed,
+//! waiting, being written), and a few dozen bytes per distinct test for attempt numbering and
+//! the summary counts.
 
 pub mod identity;
 pub mod junit;
@@ -131,19 +132,19 @@ pub async fn import_junit_with_progress(
     for path in paths {
         let file = File::open(path)
             .map_err(|e| Error::from(e).with_context("file", path.display().to_string()))?;
-        files.push((path, file));
+        files.push((path.clone(), file));
     }
-    let batch_size = options.batch_size.max(1);
-    let mut readers = files.into_iter().map(|(path, file)| {
-        (
-            path,
-            JunitReader::new(BufReader::with_capacity(256 << 10, file), options.limits),
-        )
-    });
-    let Some((first_path, mut first)) = readers.next() else {
+    let file_count = paths.len() as u64;
+    let mut read = read_in_background(
+        files,
+        options.limits,
+        options.links.clone(),
+        options.batch_size,
+    )?;
+    let Some(Read::Header { header }) = next_read(&mut read).await? else {
         return Err(Error::invalid_input("no JUnit XML file to import"));
     };
-    let header = first.header().map_err(|e| located(first_path, &e))?;
+    let first_path = &paths[0];
     let started_at = header
         .timestamp
         .as_deref()
@@ -175,43 +176,36 @@ pub async fn import_junit_with_progress(
     let mut tally = Tally::default();
     let mut linked_tickets: std::collections::BTreeSet<IssueKey> =
         options.workflow_tickets.iter().cloned().collect();
-    let mut batch: Vec<ImportedTest> = Vec::with_capacity(batch_size);
-    let file_count = paths.len() as u64;
-    let mut current = Some((first_path, first));
-    let mut file_no = 0u64;
-    while let Some((path, mut reader)) = current.take().or_else(|| readers.next()) {
-        file_no += 1;
-        if file_no > 1 {
-            let header = reader.header().map_err(|e| located(path, &e))?;
-            finished_at = finished_at.max(end_of(&header));
-        }
-        while let Some(case) = reader.next_case().map_err(|e| located(path, &e))? {
-            let test = to_imported(case, &options.links);
-            // Bounded, so a report linking every test to its own ticket stays small.
-            for key in &test.ticket_keys {
-                if linked_tickets.len() < MAX_LINKED_TICKETS {
-                    linked_tickets.insert(key.clone());
+    // The reader parses the next batch while this one is written: on two cores the parse is
+    // hidden behind the inserts.
+    loop {
+        match next_read(&mut read).await? {
+            Some(Read::Header { header }) => finished_at = finished_at.max(end_of(&header)),
+            Some(Read::Batch { file, tests }) => {
+                for test in &tests {
+                    // Bounded, so a report linking every test to its own ticket stays small.
+                    for key in &test.ticket_keys {
+                        if linked_tickets.len() < MAX_LINKED_TICKETS {
+                            linked_tickets.insert(key.clone());
+                        }
+                    }
+                    tally.add(test);
                 }
-            }
-            tally.add(&test);
-            batch.push(test);
-            if batch.len() >= batch_size {
-                tally.new_tests += import.add(&batch).await?.new_tests;
-                batch.clear();
+                tally.new_tests += import.add(&tests).await?.new_tests;
                 progress(&ImportProgress {
-                    file: file_no,
+                    file,
                     files: file_count,
                     test_cases: tally.cases,
                 });
             }
+            Some(Read::End) => break,
+            None => {
+                return Err(Error::invalid_input(
+                    "the JUnit reader stopped before the end of the reports",
+                ));
+            }
         }
     }
-    tally.new_tests += import.add(&batch).await?.new_tests;
-    progress(&ImportProgress {
-        file: file_count,
-        files: file_count,
-        test_cases: tally.cases,
-    });
     import
         .finish(finished_at.filter(|f| *f >= started_at))
         .await?;
@@ -241,6 +235,87 @@ async fn attach_to_workflows(
             Vec::new()
         }
     }
+}
+
+/// What the import's reader thread sends, in order: each file's header as it opens the file,
+/// batches of its tests, and `End` once every file is read. A channel that closes without
+/// `End` means the reader died, and the import must not commit.
+enum Read {
+    Header { header: ReportHeader },
+    Batch { file: u64, tests: Vec<ImportedTest> },
+    End,
+}
+
+/// Parses `files` on a thread of its own, a batch at a time, one batch ahead of the store.
+/// The thread stops at the first error (sent, naming the file and line) or when the import
+/// drops the receiver; the file reads never block the async runtime.
+fn read_in_background(
+    files: Vec<(PathBuf, File)>,
+    limits: Limits,
+    links: LinkRules,
+    batch_size: usize,
+) -> Result<tokio::sync::mpsc::Receiver<Result<Read>>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let batch_size = batch_size.max(1);
+    std::thread::Builder::new()
+        .name("qapms-junit-reader".to_owned())
+        .spawn(move || {
+            // A send fails only when the import gave up (a store error); stop quietly then.
+            let send = |item: Result<Read>| tx.blocking_send(item).is_ok();
+            let mut batch: Vec<ImportedTest> = Vec::with_capacity(batch_size);
+            let mut file_no = 0u64;
+            for (path, file) in files {
+                file_no += 1;
+                let mut reader =
+                    JunitReader::new(BufReader::with_capacity(256 << 10, file), limits);
+                match reader.header() {
+                    Ok(header) => {
+                        if !send(Ok(Read::Header { header })) {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        send(Err(located(&path, &e)));
+                        return;
+                    }
+                }
+                loop {
+                    match reader.next_case() {
+                        Ok(Some(case)) => batch.push(to_imported(case, &links)),
+                        Ok(None) => break,
+                        Err(e) => {
+                            send(Err(located(&path, &e)));
+                            return;
+                        }
+                    }
+                    if batch.len() >= batch_size {
+                        let tests = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                        if !send(Ok(Read::Batch {
+                            file: file_no,
+                            tests,
+                        })) {
+                            return;
+                        }
+                    }
+                }
+            }
+            if !batch.is_empty()
+                && !send(Ok(Read::Batch {
+                    file: file_no,
+                    tests: batch,
+                }))
+            {
+                return;
+            }
+            send(Ok(Read::End));
+        })
+        .map_err(|e| Error::from(e).with_context("thread", "junit reader"))?;
+    Ok(rx)
+}
+
+/// The reader's next message; its errors are the import's.
+async fn next_read(read: &mut tokio::sync::mpsc::Receiver<Result<Read>>) -> Result<Option<Read>> {
+    read.recv().await.transpose()
 }
 
 /// Every test case of `JUnit` XML files, in order, read by the import's own streaming reader,
