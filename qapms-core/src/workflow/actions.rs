@@ -302,7 +302,7 @@ impl ActionRunner {
                 )
                 .with_context("workflow", workflow.to_string()));
             }
-            if succeeded(&current, action) {
+            if action.succeeded_in(&current) {
                 continue;
             }
             let done = self.execute(&current, action).await;
@@ -897,19 +897,6 @@ fn ticket(workflow: &Workflow) -> std::result::Result<&IssueKey, Done> {
         .ticket
         .as_ref()
         .ok_or_else(|| Done::skipped("the workflow has no ticket to act on".to_owned()))
-}
-
-fn succeeded(workflow: &Workflow, action: &DueAction) -> bool {
-    workflow
-        .steps
-        .get(action.position as usize)
-        .is_some_and(|s| {
-            s.evidence.iter().any(|e| {
-                e.action
-                    .as_ref()
-                    .is_some_and(|a| a.key == action.key && a.status == ActionStatus::Succeeded)
-            })
-        })
 }
 
 /// The values a Splunk template's parameters can take from the workflow.

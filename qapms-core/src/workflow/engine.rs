@@ -96,6 +96,19 @@ pub struct DueAction {
     pub action: StepAction,
 }
 
+impl DueAction {
+    /// Whether `workflow` holds a succeeded record of this action: one a retry must not repeat.
+    pub fn succeeded_in(&self, workflow: &Workflow) -> bool {
+        workflow.steps.get(self.position as usize).is_some_and(|s| {
+            s.evidence.iter().any(|e| {
+                e.action
+                    .as_ref()
+                    .is_some_and(|a| a.key == self.key && a.status == ActionStatus::Succeeded)
+            })
+        })
+    }
+}
+
 /// What a transition did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -291,16 +304,7 @@ impl Engine {
             .map(|s| s.position)
             .collect();
         let mut due = self.due_actions(workflow, &done).await;
-        due.retain(|d| {
-            let Some(step) = workflow.steps.get(d.position as usize) else {
-                return false;
-            };
-            !step.evidence.iter().any(|e| {
-                e.action
-                    .as_ref()
-                    .is_some_and(|a| a.key == d.key && a.status == ActionStatus::Succeeded)
-            })
-        });
+        due.retain(|d| !d.succeeded_in(workflow));
         due
     }
 
