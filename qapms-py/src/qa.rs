@@ -13,7 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use qapms_core::config::{EvidenceKind, StepAction};
+use qapms_core::config::EvidenceKind;
 use qapms_core::model::{
     ActionRecord, ExternalKey, IdlePeriod, ImportedAttempt, ImportedTest, IssueKey, RunId, Step,
     TestIdentity, TestRun, TestSource, TestStatus, TimeEntry, Timer, Workflow, WorkflowId,
@@ -244,13 +244,7 @@ async fn action_runner(inner: &Inner, engine: Engine, due: &[DueAction]) -> PyRe
             Some((&inner.loaded.paths.data_dir, &lookup)),
         )
     };
-    let searches = due.iter().any(|d| {
-        matches!(
-            d.action,
-            StepAction::PostmanSearch { .. } | StepAction::TestmoSearch { .. }
-        )
-    });
-    if searches {
+    if due.iter().any(|d| d.action.reads_search_index()) {
         clients = clients.with_index(crate::discover::index(inner).await?);
     }
     Ok(ActionRunner::new(engine, clients))

@@ -642,6 +642,11 @@ impl StepAction {
             Self::OpenUrl { .. } => "open_url",
         }
     }
+
+    /// Whether it reads the search index: a front-end opens the index only for these.
+    pub fn reads_search_index(&self) -> bool {
+        matches!(self, Self::PostmanSearch { .. } | Self::TestmoSearch { .. })
+    }
 }
 
 fn default_issue_type() -> String {

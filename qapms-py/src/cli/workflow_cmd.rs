@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use qapms_core::config::{EvidenceKind, Loaded, StepAction};
+use qapms_core::config::{EvidenceKind, Loaded};
 use qapms_core::model::{
     ActionRecord, ActionStatus, IssueKey, Role, StepState, User, UserId, Workflow, WorkflowId,
 };
@@ -468,13 +468,7 @@ fn action_runner(
         Some(&ctx.redactor),
         Some((&loaded.paths.data_dir, &lookup)),
     );
-    let searches = due.iter().any(|d| {
-        matches!(
-            d.action,
-            StepAction::PostmanSearch { .. } | StepAction::TestmoSearch { .. }
-        )
-    });
-    if searches {
+    if due.iter().any(|d| d.action.reads_search_index()) {
         let dir = loaded
             .config
             .search
