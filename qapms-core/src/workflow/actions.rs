@@ -621,7 +621,10 @@ impl ActionRunner {
             .iter()
             .flat_map(|s| s.evidence.iter().map(move |e| (s, e)))
             .filter(|(_, e)| e.action.is_none())
-            .map(|(s, e)| format!("- {} ({}): {}", s.name, evidence_name(e.kind), e.value))
+            .map(|(s, e)| {
+                let kind = crate::report::model::evidence_kind_name(e.kind);
+                format!("- {} ({kind}): {}", s.name, e.value)
+            })
             .collect();
         if !evidence.is_empty() {
             text.push_str("\n**Evidence**\n\n");
@@ -910,13 +913,4 @@ fn placeholders(workflow: &Workflow, step: &str) -> BTreeMap<&'static str, Strin
     known.insert("step", step.to_owned());
     known.insert("workflow", workflow.id.to_string());
     known
-}
-
-fn evidence_name(kind: EvidenceKind) -> &'static str {
-    match kind {
-        EvidenceKind::Notes => "note",
-        EvidenceKind::Links => "link",
-        EvidenceKind::Attachments => "attachment",
-        EvidenceKind::TestResults => "test results",
-    }
 }
