@@ -295,6 +295,50 @@ fn cross_field_rules() {
 }
 
 #[test]
+fn unknown_placeholders_in_action_texts_are_warned_about() {
+    let text = "integrations:\n  jira:\n    base_url: https://acme.atlassian.net\n    auth: {method: basic, email: a@acme.io, api_token: t}\n  grafana:\n    base_url: https://grafana.acme.io\n    token: g\nworkflows:\n  w:\n    steps:\n      - name: s\n        actions:\n          - {kind: jira_comment, body: \"{tikcet} done: {outcome}. {code}x{code}\"}\n          - {kind: grafana_annotation, text: \"{ticket}\", tags: [qa, \"{stpe}\"]}\n";
+    let loaded = config::load_str(text, "qapms.yaml", None, &env()).unwrap();
+    let warnings: Vec<&Diagnostic> = loaded.warnings.iter().collect();
+    let at = |path: &str| -> Vec<&Diagnostic> {
+        warnings
+            .iter()
+            .copied()
+            .filter(|d| d.key_path == path)
+            .collect()
+    };
+    let body = at("workflows.w.steps[0].actions[0].body");
+    // `{tikcet}`, and `{code}` once; `{outcome}` is a placeholder.
+    assert_eq!(body.len(), 2, "{warnings:?}");
+    assert!(
+        body[0].message.contains("`{tikcet}` is not a placeholder"),
+        "{}",
+        body[0]
+    );
+    assert!(body[0].message.contains("{ticket}, {title}"), "{}", body[0]);
+    assert_eq!(body[0].suggestion.as_deref(), Some("{ticket}"));
+    assert_eq!(body[0].line, 13);
+    assert_eq!(body[1].suggestion, None);
+    let tag = at("workflows.w.steps[0].actions[1].tags[1]");
+    assert_eq!(tag.len(), 1, "{warnings:?}");
+    assert_eq!(tag[0].suggestion.as_deref(), Some("{step}"));
+    assert!(at("workflows.w.steps[0].actions[1].text").is_empty());
+}
+
+#[test]
+fn a_splunk_action_whose_template_needs_an_unfillable_parameter_is_an_error() {
+    let text = "integrations:\n  splunk:\n    templates:\n      by_ticket: {spl: \"index=app {ticket} {step}\"}\n      by_host: {spl: \"index=app host={host}\"}\nworkflows:\n  w:\n    steps:\n      - name: s\n        actions:\n          - {kind: splunk_search, template: by_ticket}\n          - {kind: splunk_search, template: by_host}\n";
+    let errors = config::load_str(text, "qapms.yaml", None, &env()).unwrap_err();
+    let d = find(&errors, "workflows.w.steps[0].actions[1].template");
+    assert!(
+        d.message
+            .contains("takes `host`, which a step action cannot fill (it fills ticket, template, step, workflow)"),
+        "{d}"
+    );
+    assert_eq!(d.line, 12);
+    assert_eq!(errors.errors().count(), 1, "{errors}");
+}
+
+#[test]
 fn workflow_durations_and_evidence_are_checked() {
     let text = "workflows:\n  w:\n    steps:\n      - name: a\n        estimate: 30 minutes\n        evidence: [notes, screenshots]\n      - name: b\n        estimate: 1h1h\n";
     let errors = config::load_str(text, "qapms.yaml", None, &env()).unwrap_err();

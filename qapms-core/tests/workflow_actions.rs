@@ -51,7 +51,7 @@ fn catalog() -> Catalog {
                 "checklist": ["Looked at it"],
                 "actions": [
                     {"kind": "jira_transition", "to": "In Progress"},
-                    {"kind": "jira_comment", "body": "Checked {ticket} in `{step}`"},
+                    {"kind": "jira_comment", "body": "Checked {ticket} in `{step}` after {duration}"},
                     {"kind": "postman_search", "query": "{ticket}"},
                     {"kind": "splunk_search", "template": "errors"}
                 ]
@@ -60,8 +60,8 @@ fn catalog() -> Catalog {
                 "name": "file",
                 "actions": [
                     {"kind": "jira_create_issue", "summary": "{title} still fails"},
-                    {"kind": "jira_worklog", "comment": "QA time for {ticket}"},
-                    {"kind": "open_url", "url": "https://ci.acme.test/runs/7"}
+                    {"kind": "jira_worklog", "comment": "QA time for {ticket}: {duration}"},
+                    {"kind": "open_url", "url": "https://ci.acme.test/runs?ticket={ticket}"}
                 ]
             }
         ]
@@ -265,7 +265,10 @@ async fn check_jira_requests(server: &MockServer) {
         posts(&requests, "/rest/api/3/issue/PAY-1/comment")[0],
         "/rest/api/3/issue/{issueIdOrKey}/comment",
     );
-    assert!(comment["body"].to_string().contains("Checked PAY-1 in"));
+    // `{duration}` counts the entry the step's transition was writing when its actions fell due.
+    let body = comment["body"].to_string();
+    assert!(body.contains("Checked PAY-1 in"), "{body}");
+    assert!(body.contains("after 5m"), "{body}");
     let issue = check_body(
         posts(&requests, "/rest/api/3/issue")[0],
         "/rest/api/3/issue",
@@ -280,7 +283,9 @@ async fn check_jira_requests(server: &MockServer) {
         "/rest/api/3/issue/{issueIdOrKey}/worklog",
     );
     assert_eq!(worklog["timeSpentSeconds"], 20 * 60);
-    assert!(worklog["comment"].to_string().contains("QA time for PAY-1"));
+    // Both steps: 5 minutes stored, 20 in the transition being written.
+    let comment = worklog["comment"].to_string();
+    assert!(comment.contains("QA time for PAY-1: 25m"), "{comment}");
 }
 
 async fn actions_run_against_jira_and_are_kept(t: &TestStore) {
@@ -342,7 +347,9 @@ async fn actions_run_against_jira_and_are_kept(t: &TestStore) {
         1,
         "{logged:?}"
     );
-    assert_eq!(by_kind(&second, "open_url").status, ActionStatus::Succeeded);
+    let link = by_kind(&second, "open_url");
+    assert_eq!(link.status, ActionStatus::Succeeded);
+    assert_eq!(link.output["url"], "https://ci.acme.test/runs?ticket=PAY-1");
 
     check_jira_requests(&server).await;
 

@@ -13,7 +13,7 @@ use super::types::{
     Config, Integrations, JiraAuth, JiraDeployment, SplunkMode, StepAction, WorkflowTemplate,
 };
 use super::validate::{closest, diagnostic};
-use crate::workflow::builtin_names;
+use crate::workflow::{builtin_names, placeholders};
 
 /// A step in a key path.
 #[derive(Clone, Copy)]
@@ -349,6 +349,7 @@ fn templates_checks<'a>(
             for (ai, action) in step.actions.iter().enumerate() {
                 let mut segs = step_at.clone();
                 segs.extend([Key("actions"), Index(ai)]);
+                unknown_placeholders(action, &segs, c);
                 let needs = match action {
                     StepAction::JiraTransition { .. }
                     | StepAction::JiraComment { .. }
@@ -379,19 +380,87 @@ fn templates_checks<'a>(
                     );
                     continue;
                 }
-                if let StepAction::SplunkSearch { template } = action
-                    && !splunk_templates.contains(&template.as_str())
-                {
+                if let StepAction::SplunkSearch { template } = action {
                     segs.push(Key("template"));
-                    let suggestion = closest(template, splunk_templates.iter().copied());
-                    c.at(
-                        Severity::Error,
-                        &segs,
-                        format!("no Splunk template named `{template}` in `integrations.splunk.templates`"),
-                        suggestion,
-                    );
+                    if splunk_templates.contains(&template.as_str()) {
+                        #[cfg(feature = "splunk")]
+                        if let Some(splunk) = &integrations.splunk {
+                            splunk_parameters(splunk, template, &segs, c);
+                        }
+                    } else {
+                        let suggestion = closest(template, splunk_templates.iter().copied());
+                        c.at(
+                            Severity::Error,
+                            &segs,
+                            format!("no Splunk template named `{template}` in `integrations.splunk.templates`"),
+                            suggestion,
+                        );
+                    }
                 }
             }
+        }
+    }
+}
+
+/// Warns about each `{name}` in the action's texts that is not a placeholder: it would reach
+/// Jira or Grafana as written, which is nearly always a typo (`{tikcet}`). A warning, not an
+/// error, because braces have other uses there, such as Jira's `{code}`.
+fn unknown_placeholders(action: &StepAction, segs: &[Seg<'_>], c: &mut Checker<'_, '_>) {
+    for (key, text) in action.texts() {
+        let mut at = segs.to_vec();
+        match key.split_once('[') {
+            Some((field, index)) => {
+                at.push(Key(field));
+                if let Ok(i) = index.trim_end_matches(']').parse() {
+                    at.push(Index(i));
+                }
+            }
+            None => at.push(Key(&key)),
+        }
+        let mut warned: Vec<&str> = Vec::new();
+        for name in placeholders::names_in(&text) {
+            if placeholders::is_placeholder(name) || warned.contains(&name) {
+                continue;
+            }
+            warned.push(name);
+            let known = placeholders::PLACEHOLDERS.map(|(p, _)| p);
+            let suggestion = closest(name, known.iter().copied()).map(|p| format!("{{{p}}}"));
+            c.at(
+                Severity::Warning,
+                &at,
+                format!(
+                    "`{{{name}}}` is not a placeholder, so it is kept as written; the placeholders are {}",
+                    known.map(|p| format!("{{{p}}}")).join(", ")
+                ),
+                suggestion,
+            );
+        }
+    }
+}
+
+/// A `splunk_search` action fills its template's parameters from the workflow; a parameter
+/// it cannot fill would fail the action every time, so it is an error here.
+#[cfg(feature = "splunk")]
+fn splunk_parameters(
+    splunk: &super::types::SplunkConfig,
+    template: &str,
+    segs: &[Seg<'_>],
+    c: &mut Checker<'_, '_>,
+) {
+    let templates = crate::integrations::splunk::SplTemplates::from_config(splunk);
+    let Ok(parameters) = templates.parameters(template) else {
+        return;
+    };
+    let fills = placeholders::SPLUNK_PARAMETERS;
+    for p in parameters {
+        if !fills.contains(&p.as_str()) {
+            c.error(
+                segs,
+                format!(
+                    "Splunk template `{template}` takes `{p}`, which a step action cannot fill (it fills {})",
+                    fills.join(", ")
+                ),
+            );
         }
     }
 }

@@ -579,7 +579,10 @@ pub enum EvidenceKind {
     TestResults,
 }
 
-/// An action run when a step completes, chosen by `kind`.
+/// An action run when a step completes, chosen by `kind`. Its texts (a comment, a summary, a
+/// query, a run name, an annotation and its tags, a link) may hold `{ticket}`, `{title}`,
+/// `{user}`, `{outcome}`, `{duration}`, `{template}`, `{step}` and `{workflow}`; see
+/// [`placeholders`](crate::workflow::placeholders).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StepAction {
@@ -646,6 +649,67 @@ impl StepAction {
     /// Whether it reads the search index: a front-end opens the index only for these.
     pub fn reads_search_index(&self) -> bool {
         matches!(self, Self::PostmanSearch { .. } | Self::TestmoSearch { .. })
+    }
+
+    /// The same action with each text that takes `{placeholders}` passed through `fill`,
+    /// which is told the text's key (`body`, `tags[1]`, ...). Numbers, the issue type and the
+    /// Splunk template name are names, not texts, and are kept.
+    pub fn map_texts(&self, fill: &mut dyn FnMut(&str, &str) -> String) -> Self {
+        match self {
+            Self::JiraTransition { to } => Self::JiraTransition { to: fill("to", to) },
+            Self::JiraComment { body } => Self::JiraComment {
+                body: fill("body", body),
+            },
+            Self::JiraWorklog { comment } => Self::JiraWorklog {
+                comment: comment.as_deref().map(|c| fill("comment", c)),
+            },
+            Self::TestmoRun {
+                project,
+                name,
+                source,
+            } => Self::TestmoRun {
+                project: *project,
+                name: fill("name", name),
+                source: source.as_deref().map(|s| fill("source", s)),
+            },
+            Self::SplunkSearch { template } => Self::SplunkSearch {
+                template: template.clone(),
+            },
+            Self::GrafanaAnnotation { text, tags } => Self::GrafanaAnnotation {
+                text: fill("text", text),
+                tags: tags
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| fill(&format!("tags[{i}]"), t))
+                    .collect(),
+            },
+            Self::JiraCreateIssue {
+                issue_type,
+                summary,
+            } => Self::JiraCreateIssue {
+                issue_type: issue_type.clone(),
+                summary: fill("summary", summary),
+            },
+            Self::PostmanSearch { query } => Self::PostmanSearch {
+                query: fill("query", query),
+            },
+            Self::TestmoSearch { query } => Self::TestmoSearch {
+                query: fill("query", query),
+            },
+            Self::OpenUrl { url } => Self::OpenUrl {
+                url: fill("url", url),
+            },
+        }
+    }
+
+    /// Each text that takes `{placeholders}`, with its key (see [`StepAction::map_texts`]).
+    pub fn texts(&self) -> Vec<(String, String)> {
+        let mut texts = Vec::new();
+        self.map_texts(&mut |key, text| {
+            texts.push((key.to_owned(), text.to_owned()));
+            String::new()
+        });
+        texts
     }
 }
 

@@ -16,7 +16,7 @@ pub mod jira;
 pub mod markdown;
 pub mod model;
 mod table;
-mod text;
+pub(crate) mod text;
 
 use std::fmt;
 use std::str::FromStr;

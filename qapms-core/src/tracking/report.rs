@@ -20,7 +20,8 @@ pub fn current_entries(history: &[HistoryEntry]) -> Vec<&HistoryEntry> {
         .collect()
 }
 
-fn secs(entry: &TimeEntry) -> u64 {
+/// An entry's length in whole seconds.
+pub(crate) fn secs(entry: &TimeEntry) -> u64 {
     u64::try_from((entry.ended_at - entry.started_at).num_seconds()).unwrap_or(0)
 }
 

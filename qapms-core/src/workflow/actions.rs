@@ -902,15 +902,21 @@ fn ticket(workflow: &Workflow) -> std::result::Result<&IssueKey, Done> {
         .ok_or_else(|| Done::skipped("the workflow has no ticket to act on".to_owned()))
 }
 
-/// The values a Splunk template's parameters can take from the workflow.
+/// The values a Splunk template's parameters can take from the workflow: those of
+/// [`SPLUNK_PARAMETERS`](super::placeholders::SPLUNK_PARAMETERS) that it has.
 #[cfg(feature = "splunk")]
 fn placeholders(workflow: &Workflow, step: &str) -> BTreeMap<&'static str, String> {
-    let mut known = BTreeMap::new();
-    if let Some(key) = &workflow.ticket {
-        known.insert("ticket", key.to_string());
-    }
-    known.insert("template", workflow.template.clone());
-    known.insert("step", step.to_owned());
-    known.insert("workflow", workflow.id.to_string());
-    known
+    super::placeholders::SPLUNK_PARAMETERS
+        .into_iter()
+        .filter_map(|name| {
+            let value = match name {
+                "ticket" => workflow.ticket.as_ref().map(ToString::to_string),
+                "template" => Some(workflow.template.clone()),
+                "step" => Some(step.to_owned()),
+                "workflow" => Some(workflow.id.to_string()),
+                _ => None,
+            };
+            value.map(|v| (name, v))
+        })
+        .collect()
 }

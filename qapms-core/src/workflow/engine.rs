@@ -23,13 +23,16 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::machine::{self, Command};
+use super::placeholders;
 use super::template::{Catalog, ResolvedTemplate};
 use crate::config::StepAction;
 use crate::model::{
-    ActionStatus, ChecklistItem, IdlePeriod, IssueKey, Step, StepState, TrackingWrite, UserId,
-    Workflow, WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowState, WorkflowWrite, utc_now,
+    ActionStatus, ChecklistItem, IdlePeriod, IssueKey, Step, StepState, TimeEntry,
+    TimeHistoryFilter, TrackingWrite, UserId, Workflow, WorkflowEvent, WorkflowFilter, WorkflowId,
+    WorkflowState, WorkflowWrite, utc_now,
 };
 use crate::store::Store;
+use crate::tracking::report::{current_entries, secs};
 use crate::tracking::timer::{self, Target};
 use crate::{Error, ErrorKind, Result};
 
@@ -80,9 +83,7 @@ impl Clock for ManualClock {
 /// The idle threshold when the configuration does not set one.
 pub const DEFAULT_IDLE_GAP: Duration = Duration::minutes(15);
 
-/// An action of a finished step, with `{ticket}`, `{title}` (the ticket's summary), `{user}`
-/// (the owner's name), `{outcome}` (how the steps went), `{template}`, `{step}` and
-/// `{workflow}` filled in, for the
+/// An action of a finished step, with its texts' [`placeholders`] filled in, for the
 /// [`ActionRunner`](super::ActionRunner) to carry out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -225,7 +226,10 @@ impl Engine {
         let transition = machine::apply(&current, command, actor, now)?;
         let tracking = self.plan_tracking(&transition.workflow, actor, now).await?;
         let actions = match transition.finished_step {
-            Some(pos) => self.due_actions(&transition.workflow, &[pos]).await,
+            Some(pos) => {
+                self.due_actions(&transition.workflow, &[pos], &tracking.entries)
+                    .await
+            }
             None => Vec::new(),
         };
         let write = WorkflowWrite {
@@ -303,12 +307,19 @@ impl Engine {
             .filter(|s| s.state == StepState::Done)
             .map(|s| s.position)
             .collect();
-        let mut due = self.due_actions(workflow, &done).await;
+        let mut due = self.due_actions(workflow, &done, &[]).await;
         due.retain(|d| !d.succeeded_in(workflow));
         due
     }
 
-    async fn due_actions(&self, workflow: &Workflow, positions: &[u32]) -> Vec<DueAction> {
+    /// The actions of the steps at `positions`, filled in; `unstored` are the time entries of
+    /// the transition being written, which `{duration}` counts with the stored ones.
+    async fn due_actions(
+        &self,
+        workflow: &Workflow,
+        positions: &[u32],
+        unstored: &[TimeEntry],
+    ) -> Vec<DueAction> {
         let Ok(template) = self.catalog.resolve(&workflow.template) else {
             tracing::warn!(template = %workflow.template, "the workflow's template is gone; its actions are not run");
             return Vec::new();
@@ -325,10 +336,13 @@ impl Engine {
             for (index, action) in defined.actions.iter().enumerate() {
                 // The ticket and the owner are read only for an action that names them, so a
                 // plain transition stays one read and one write.
-                if fill.title.is_none() && mentions(action, "{title}") {
+                if fill.title.is_none() && mentions(action, "title") {
                     fill.title = Some(self.ticket_title(workflow).await);
                 }
-                if fill.user.is_none() && mentions(action, "{user}") {
+                if fill.duration.is_none() && mentions(action, "duration") {
+                    fill.duration = self.tracked_time(workflow, unstored).await;
+                }
+                if fill.user.is_none() && mentions(action, "user") {
                     fill.user = Some(match self.store.user_by_id(&workflow.owner).await {
                         Ok(user) => user.name,
                         Err(_) => workflow.owner.to_string(),
@@ -338,11 +352,40 @@ impl Engine {
                     key: format!("{pos}.{index}"),
                     position: pos,
                     step: step.name.clone(),
-                    action: render_action(action, &|text| fill.render(text, &step.name)),
+                    action: action.map_texts(&mut |_, text| fill.render(text, &step.name)),
                 });
             }
         }
         due
+    }
+
+    /// `{duration}`: the time tracked on the workflow so far, corrections applied, as
+    /// `1h05m`. A store error leaves the placeholder as written, with a warning, rather than
+    /// stopping the step's actions.
+    async fn tracked_time(&self, workflow: &Workflow, unstored: &[TimeEntry]) -> Option<String> {
+        let filter = TimeHistoryFilter {
+            user_id: workflow.ticket.is_none().then_some(workflow.owner),
+            ticket: workflow.ticket.clone(),
+            ..TimeHistoryFilter::default()
+        };
+        let history = match self.store.time_history(&filter).await {
+            Ok(history) => history,
+            Err(e) => {
+                tracing::warn!(workflow = %workflow.id, error = %e, "the tracked time for `{{duration}}` could not be read");
+                return None;
+            }
+        };
+        let stored: u64 = current_entries(&history)
+            .into_iter()
+            .filter(|h| h.entry.workflow_id == Some(workflow.id))
+            .map(|h| secs(&h.entry))
+            .sum();
+        let pending: u64 = unstored
+            .iter()
+            .filter(|e| e.workflow_id == Some(workflow.id) && e.corrects.is_none())
+            .map(secs)
+            .sum();
+        Some(crate::report::text::duration(stored + pending))
     }
 
     /// The ticket's summary when the store has the ticket; else its key, else the template.
@@ -426,6 +469,8 @@ struct Placeholders<'w> {
     title: Option<String>,
     /// The owner's name (read only when an action names `{user}`).
     user: Option<String>,
+    /// The workflow's tracked time (read only when an action names `{duration}`).
+    duration: Option<String>,
     outcome: String,
 }
 
@@ -435,29 +480,24 @@ impl<'w> Placeholders<'w> {
             workflow,
             title: None,
             user: None,
+            duration: None,
             outcome: outcome_line(workflow),
         }
     }
 
     fn render(&self, text: &str, step: &str) -> String {
-        if !text.contains('{') {
-            return text.to_owned();
-        }
         let w = self.workflow;
-        let mut filled = text
-            .replace("{ticket}", w.ticket.as_ref().map_or("", IssueKey::as_str))
-            .replace("{template}", &w.template)
-            .replace("{step}", step)
-            .replace("{workflow}", &w.id.to_string())
-            .replace("{outcome}", &self.outcome);
-        // Last, so a ticket summary or a name that holds `{step}` stays as written.
-        if let Some(user) = &self.user {
-            filled = filled.replace("{user}", user);
-        }
-        if let Some(title) = &self.title {
-            filled = filled.replace("{title}", title);
-        }
-        filled
+        placeholders::fill(text, &|name| match name {
+            "ticket" => Some(w.ticket.as_ref().map_or("", IssueKey::as_str).to_owned()),
+            "template" => Some(w.template.clone()),
+            "step" => Some(step.to_owned()),
+            "workflow" => Some(w.id.to_string()),
+            "outcome" => Some(self.outcome.clone()),
+            "user" => self.user.clone(),
+            "title" => self.title.clone(),
+            "duration" => self.duration.clone(),
+            _ => None,
+        })
     }
 }
 
@@ -491,38 +531,10 @@ fn outcome_line(workflow: &Workflow) -> String {
     line
 }
 
-/// Whether any text of `action` holds `placeholder`.
+/// Whether any text of `action` names `placeholder`.
 fn mentions(action: &StepAction, placeholder: &str) -> bool {
-    let found = std::cell::Cell::new(false);
-    render_action(action, &|text: &str| {
-        if text.contains(placeholder) {
-            found.set(true);
-        }
-        text.to_owned()
-    });
-    found.get()
-}
-
-fn render_action(action: &StepAction, fill: &dyn Fn(&str) -> String) -> StepAction {
-    match action {
-        StepAction::JiraTransition { to } => StepAction::JiraTransition { to: fill(to) },
-        StepAction::JiraComment { body } => StepAction::JiraComment { body: fill(body) },
-        StepAction::JiraWorklog { comment } => StepAction::JiraWorklog {
-            comment: comment.as_deref().map(fill),
-        },
-        StepAction::JiraCreateIssue {
-            issue_type,
-            summary,
-        } => StepAction::JiraCreateIssue {
-            issue_type: issue_type.clone(),
-            summary: fill(summary),
-        },
-        StepAction::PostmanSearch { query } => StepAction::PostmanSearch { query: fill(query) },
-        StepAction::TestmoSearch { query } => StepAction::TestmoSearch { query: fill(query) },
-        StepAction::GrafanaAnnotation { text, tags } => StepAction::GrafanaAnnotation {
-            text: fill(text),
-            tags: tags.clone(),
-        },
-        other => other.clone(),
-    }
+    action
+        .texts()
+        .iter()
+        .any(|(_, text)| placeholders::names_in(text).contains(&placeholder))
 }

@@ -5,7 +5,8 @@
 //! - [`engine`]: loads, applies, plans the timer change and writes through the
 //!   [`Store`](crate::store::Store) in one optimistic-versioned transaction;
 //! - [`actions`]: carries out the actions of finished steps against the integrations and
-//!   records their outcomes.
+//!   records their outcomes;
+//! - [`placeholders`]: the `{ticket}`-style names an action's texts may hold, and filling them.
 //!
 //! The template, machine and engine do no I/O except through the store trait and the
 //! injected [`Clock`]; only [`actions`] calls out.
@@ -13,6 +14,7 @@
 pub mod actions;
 pub mod engine;
 pub mod machine;
+pub mod placeholders;
 pub mod template;
 
 pub use actions::{ActionClients, ActionRunner};
