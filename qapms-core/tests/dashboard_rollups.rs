@@ -260,6 +260,26 @@ async fn incremental_facts_equal_a_rebuild(t: &TestStore) {
     s.insert_run(&run2, &[result(run2.id, pay.id, 1, TestStatus::Error, 10)])
         .await
         .unwrap();
+    // A second run on the first run's day adds to the same rows; a skip and an unknown
+    // duration count as an attempt with no time.
+    let run3 = TestRun {
+        id: RunId::new(),
+        started_at: at(50),
+        finished_at: None,
+        ..run.clone()
+    };
+    s.insert_run(
+        &run3,
+        &[
+            result(run3.id, login.id, 1, TestStatus::UnexpectedPass, 70),
+            TestResult {
+                duration_ms: None,
+                ..result(run3.id, pay.id, 1, TestStatus::Skipped, 0)
+            },
+        ],
+    )
+    .await
+    .unwrap();
 
     let incremental = s.dashboard_facts_all().await.unwrap();
     assert!(
@@ -295,7 +315,7 @@ async fn incremental_facts_equal_a_rebuild(t: &TestStore) {
     assert_eq!(bob_time[0].project, "WEB");
     assert_eq!(bob_time[0].n, 1);
     assert_eq!(bob_time[0].amount, 45 * 60);
-    // Results per test: login 2 attempts (1 passed, 1 failed), pay 2 attempts over two days.
+    // Results per test: login 3 attempts in two runs of one day, pay 3 over two days.
     let by_test = s
         .dashboard_fact_totals(&FactQuery {
             kind: FactKind::Result,
@@ -311,9 +331,16 @@ async fn incremental_facts_equal_a_rebuild(t: &TestStore) {
         .iter()
         .find(|f| f.test_id == Some(login.id))
         .unwrap();
-    assert_eq!((login_row.n, login_row.passed, login_row.failed), (2, 1, 1));
+    // An unexpected pass is a failure: the test was expected to fail.
+    assert_eq!(
+        (login_row.n, login_row.passed, login_row.failed, login_row.amount),
+        (3, 1, 2, 290)
+    );
     let pay_row = by_test.iter().find(|f| f.test_id == Some(pay.id)).unwrap();
-    assert_eq!((pay_row.n, pay_row.passed, pay_row.failed), (2, 1, 1));
+    assert_eq!(
+        (pay_row.n, pay_row.passed, pay_row.failed, pay_row.amount),
+        (3, 1, 1, 60)
+    );
     // The completed workflow: one, with the late entry's corrected 5 minutes in its tracked
     // time on top of the timer's.
     let verified = s

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{BACKEND, BEGIN_WRITE, Db, ThisStore};
 use crate::dashboard::facts::{
-    Fact, FactDim, FactKind, FactQuery, merge, result_contribution, time_contribution,
+    Fact, FactDim, FactKind, FactQuery, day_of, merge, result_contribution, time_contribution,
     verified_key, whole_secs,
 };
 use crate::model::PatternId;
@@ -2824,22 +2824,39 @@ async fn roll_entry(tx: &mut Tx, entry: &TimeEntry) -> Result<()> {
     upsert_facts(tx, &merge(deltas)).await
 }
 
-/// Rolls a run's stored results into the facts of the run's day.
+/// Rolls a run's stored results into the facts of the run's day, inside the database: one
+/// `INSERT … SELECT … GROUP BY test_id` per rollup table, the same sums as
+/// [`result_contribution`] (which the rebuild uses, so the rollup tests compare the two). A
+/// 100,000-test import never sends its results back through the driver to be summed.
 async fn roll_run(tx: &mut Tx, run: Uuid, started_at: DateTime<Utc>) -> Result<()> {
-    let rows: Vec<(Uuid, String, Option<i64>)> = sqlx::query_as(
-        "SELECT test_id, status, CAST(duration_ms AS BIGINT) FROM test_results WHERE run_id = $1",
-    )
-    .bind(run)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(|e| db_error("test result", e))?;
-    let facts = merge(rows.into_iter().map(|(test, status, duration)| {
-        (
-            result_contribution(started_at, TestId::from_uuid(test), &status, duration),
-            1,
-        )
-    }));
-    upsert_facts(tx, &facts).await
+    const MEASURES: &str = "COUNT(*), \
+         SUM(CASE WHEN status = 'passed' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status IN ('failed', 'error', 'unexpected_pass') THEN 1 ELSE 0 END), \
+         SUM(COALESCE(duration_ms, 0)), 0, 0";
+    let day = day_of(started_at);
+    for table in [FactTable::PerUser, FactTable::Team] {
+        let per_user = matches!(table, FactTable::PerUser);
+        // The WHERE clause is also what lets SQLite parse `ON CONFLICT` after a SELECT.
+        let sql = format!(
+            "{} SELECT $2, $3, {}'', '', '', test_id, {MEASURES} FROM test_results \
+             WHERE run_id = $1 GROUP BY test_id{}",
+            table.insert(),
+            if per_user { "$4, " } else { "" },
+            table.on_conflict()
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(run)
+            .bind(day)
+            .bind(FactKind::Result.as_str());
+        if per_user {
+            query = query.bind(Uuid::nil());
+        }
+        query
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| db_error("dashboard fact", e))?;
+    }
+    Ok(())
 }
 
 /// Each test's attempts that ran, one row per test: `position attempt outcome duration`
