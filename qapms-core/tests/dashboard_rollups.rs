@@ -333,7 +333,12 @@ async fn incremental_facts_equal_a_rebuild(t: &TestStore) {
         .unwrap();
     // An unexpected pass is a failure: the test was expected to fail.
     assert_eq!(
-        (login_row.n, login_row.passed, login_row.failed, login_row.amount),
+        (
+            login_row.n,
+            login_row.passed,
+            login_row.failed,
+            login_row.amount
+        ),
         (3, 1, 2, 290)
     );
     let pay_row = by_test.iter().find(|f| f.test_id == Some(pay.id)).unwrap();

@@ -724,6 +724,10 @@ fn imported(
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one import told batch by batch, each batch checked where it is added"
+)]
 async fn run_import_resolves_identities_and_numbers_attempts(t: &TestStore) {
     let s = t.store.as_ref();
     // A test stored before, without identity rows: its own source and id still find it.
@@ -756,21 +760,35 @@ async fn run_import_resolves_identities_and_numbers_attempts(t: &TestStore) {
         .await
         .unwrap();
     assert_eq!((first.new_tests, first.results), (1, 3));
-    // The same new test again in a later batch (a Playwright retry): next attempt number.
+    // The same new test again in a later batch (a Playwright retry): next attempt number, and
+    // its new ticket link joins the one the first batch stored.
     let second = import
         .add(&[imported(
             &[(TestSource::Junit, "C::new")],
-            &[],
+            &["PAY-4"],
             &[TestStatus::Failed],
         )])
         .await
         .unwrap();
     assert_eq!((second.new_tests, second.results), (0, 1));
+    // Under a key of another system too: still the same test, and the new key names it.
+    let third = import
+        .add(&[imported(
+            &[
+                (TestSource::Postman, "req-new"),
+                (TestSource::Junit, "C::new"),
+            ],
+            &[],
+            &[TestStatus::Passed],
+        )])
+        .await
+        .unwrap();
+    assert_eq!((third.new_tests, third.results), (0, 1));
     import.finish(Some(at(3))).await.unwrap();
 
     assert_eq!(s.run(&r.id).await.unwrap().finished_at, Some(at(3)));
     let results = s.results_for_run(&r.id).await.unwrap();
-    assert_eq!(results.len(), 4);
+    assert_eq!(results.len(), 5);
     let known_results: Vec<(u32, TestStatus)> = results
         .iter()
         .filter(|x| x.test_id == known.id)
@@ -790,7 +808,13 @@ async fn run_import_resolves_identities_and_numbers_attempts(t: &TestStore) {
         .filter(|x| x.test_id == new_id)
         .map(|x| x.attempt)
         .collect();
-    assert_eq!(new_attempts, [1, 2]);
+    assert_eq!(new_attempts, [1, 2, 3]);
+    assert_eq!(
+        s.resolve_test(&ExternalKey::new(TestSource::Postman, "req-new"))
+            .await
+            .unwrap(),
+        new_id
+    );
     assert_eq!(
         s.resolve_test(&ExternalKey::new(
             TestSource::Junit,
@@ -805,10 +829,10 @@ async fn run_import_resolves_identities_and_numbers_attempts(t: &TestStore) {
     assert_eq!(stored.ticket_keys, [key("PAY-1"), key("OPS-9")]);
     assert_eq!(
         s.test_case(&new_id).await.unwrap().ticket_keys,
-        [key("PAY-3")]
+        [key("PAY-3"), key("PAY-4")]
     );
     let identities = s.test_identities(&new_id).await.unwrap();
-    assert_eq!(identities.len(), 1);
+    assert_eq!(identities.len(), 2);
     assert_eq!(identities[0].valid_to, None);
     assert_eq!(
         kind(
