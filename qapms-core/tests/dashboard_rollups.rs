@@ -346,6 +346,27 @@ async fn incremental_facts_equal_a_rebuild(t: &TestStore) {
         (pay_row.n, pay_row.passed, pay_row.failed, pay_row.amount),
         (3, 1, 1, 60)
     );
+    // Results have no user: none is any user's, and grouped by user they fall under none.
+    let results = |users: Option<Vec<UserId>>, group_by: Vec<FactDim>| FactQuery {
+        kind: FactKind::Result,
+        from_day: day_of(at(0)),
+        to_day: day_of(at(0)) + 2,
+        users,
+        project: None,
+        group_by,
+    };
+    assert!(
+        s.dashboard_fact_totals(&results(Some(vec![ada]), vec![]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let by_user = s
+        .dashboard_fact_totals(&results(None, vec![FactDim::User]))
+        .await
+        .unwrap();
+    assert_eq!(by_user.len(), 1, "{by_user:?}");
+    assert_eq!((by_user[0].user_id, by_user[0].n), (None, 6));
     // The completed workflow: one, with the late entry's corrected 5 minutes in its tracked
     // time on top of the timer's.
     let verified = s

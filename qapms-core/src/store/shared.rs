@@ -2283,7 +2283,22 @@ impl Store for ThisStore {
     // ---- Dashboard rollups --------------------------------------------------------------------
 
     async fn dashboard_fact_totals(&self, query: &FactQuery) -> Result<Vec<Fact>> {
-        let dims: Vec<&'static str> = query.group_by.iter().map(|d| d.column()).collect();
+        // Without a user filter or a user column the team-wide rows give the same sums from
+        // far fewer rows; results are only kept there.
+        let team = !FactTable::PerUser.holds(query.kind)
+            || (query.users.is_none() && !query.group_by.contains(&FactDim::User));
+        if team && query.users.is_some() {
+            // Only results get here with users named, and no result is any user's.
+            return Ok(Vec::new());
+        }
+        // The team table has no user column; there every row's user is none.
+        let group_by: Vec<FactDim> = query
+            .group_by
+            .iter()
+            .copied()
+            .filter(|d| !(team && *d == FactDim::User))
+            .collect();
+        let dims: Vec<&'static str> = group_by.iter().map(|d| d.column()).collect();
         let mut qb = QueryBuilder::<Db>::new("SELECT ");
         for dim in &dims {
             qb.push(*dim).push(", ");
@@ -2295,9 +2310,7 @@ impl Store for ThisStore {
              CAST(COUNT(DISTINCT CASE WHEN test_id <> ",
         );
         qb.push_bind(Uuid::nil());
-        // Without a user filter or a user column the team-wide rows give the same sums from
-        // far fewer rows.
-        let table = if query.users.is_none() && !query.group_by.contains(&FactDim::User) {
+        let table = if team {
             "dashboard_team_facts"
         } else {
             "dashboard_facts"
@@ -2333,45 +2346,8 @@ impl Store for ThisStore {
             .map_err(|e| db_error("dashboard fact", e))?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            let mut fact = Fact::zero(0, query.kind);
-            for (i, dim) in query.group_by.iter().enumerate() {
-                match dim {
-                    FactDim::Day | FactDim::Week => {
-                        fact.day = row.try_get(i).map_err(|e| db_error("fact", e))?;
-                    }
-                    FactDim::User => {
-                        let id: Uuid = row.try_get(i).map_err(|e| db_error("fact", e))?;
-                        fact.user_id = (!id.is_nil()).then(|| UserId::from_uuid(id));
-                    }
-                    FactDim::Project => {
-                        fact.project = row.try_get(i).map_err(|e| db_error("fact", e))?;
-                    }
-                    FactDim::Activity => {
-                        fact.activity = row.try_get(i).map_err(|e| db_error("fact", e))?;
-                    }
-                    FactDim::Step => {
-                        fact.step = row.try_get(i).map_err(|e| db_error("fact", e))?;
-                    }
-                    FactDim::Test => {
-                        let id: Uuid = row.try_get(i).map_err(|e| db_error("fact", e))?;
-                        fact.test_id = (!id.is_nil()).then(|| TestId::from_uuid(id));
-                    }
-                }
-            }
-            let base = dims.len();
-            let get = |k: usize| -> Result<i64> {
-                row.try_get::<Option<i64>, _>(base + k)
-                    .map(Option::unwrap_or_default)
-                    .map_err(|e| db_error("fact", e))
-            };
-            fact.n = get(0)?;
-            fact.passed = get(1)?;
-            fact.failed = get(2)?;
-            fact.amount = get(3)?;
-            fact.estimate = get(4)?;
-            fact.tracked = get(5)?;
-            fact.distinct_tests = get(6)?;
-            if dims.is_empty() && fact.n == 0 {
+            let fact = total_of_row(row, query.kind, &group_by)?;
+            if group_by.is_empty() && fact.n == 0 {
                 // SUM over no rows: no total at all.
                 continue;
             }
@@ -2381,11 +2357,17 @@ impl Store for ThisStore {
     }
 
     async fn dashboard_facts_all(&self) -> Result<Vec<Fact>> {
+        // Results are kept team-wide only (`FactTable::holds`); they come from there.
         let rows: Vec<FactRow> = sqlx::query_as(
             "SELECT day, kind, user_id, project, activity, step, test_id, n, passed, failed, \
              amount, estimate, tracked FROM dashboard_facts \
+             UNION ALL \
+             SELECT day, kind, $1, project, activity, step, test_id, n, passed, failed, \
+             amount, estimate, tracked FROM dashboard_team_facts WHERE kind = $2 \
              ORDER BY day, kind, user_id, project, activity, step, test_id",
         )
+        .bind(Uuid::nil())
+        .bind(FactKind::Result.as_str())
         .fetch_all(&self.pool)
         .await
         .map_err(|e| db_error("dashboard fact", e))?;
@@ -2563,7 +2545,12 @@ async fn upsert_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
     if facts.is_empty() {
         return Ok(());
     }
-    upsert_fact_rows(tx, FactTable::PerUser, facts).await?;
+    let per_user: Vec<Fact> = facts
+        .iter()
+        .filter(|f| FactTable::PerUser.holds(f.kind))
+        .cloned()
+        .collect();
+    upsert_fact_rows(tx, FactTable::PerUser, &per_user).await?;
     // The same deltas without the user: several users' rows fall into one team row.
     let team = crate::dashboard::facts::merge(facts.iter().map(|f| {
         let mut f = f.clone();
@@ -2590,6 +2577,54 @@ async fn upsert_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
     Ok(())
 }
 
+/// One row of [`Store::dashboard_fact_totals`]'s query: the `group_by` columns, then the
+/// sums.
+fn total_of_row(
+    row: &<Db as sqlx::Database>::Row,
+    kind: FactKind,
+    group_by: &[FactDim],
+) -> Result<Fact> {
+    let mut fact = Fact::zero(0, kind);
+    for (i, dim) in group_by.iter().enumerate() {
+        match dim {
+            FactDim::Day | FactDim::Week => {
+                fact.day = row.try_get(i).map_err(|e| db_error("fact", e))?;
+            }
+            FactDim::User => {
+                let id: Uuid = row.try_get(i).map_err(|e| db_error("fact", e))?;
+                fact.user_id = (!id.is_nil()).then(|| UserId::from_uuid(id));
+            }
+            FactDim::Project => {
+                fact.project = row.try_get(i).map_err(|e| db_error("fact", e))?;
+            }
+            FactDim::Activity => {
+                fact.activity = row.try_get(i).map_err(|e| db_error("fact", e))?;
+            }
+            FactDim::Step => {
+                fact.step = row.try_get(i).map_err(|e| db_error("fact", e))?;
+            }
+            FactDim::Test => {
+                let id: Uuid = row.try_get(i).map_err(|e| db_error("fact", e))?;
+                fact.test_id = (!id.is_nil()).then(|| TestId::from_uuid(id));
+            }
+        }
+    }
+    let base = group_by.len();
+    let get = |k: usize| -> Result<i64> {
+        row.try_get::<Option<i64>, _>(base + k)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| db_error("fact", e))
+    };
+    fact.n = get(0)?;
+    fact.passed = get(1)?;
+    fact.failed = get(2)?;
+    fact.amount = get(3)?;
+    fact.estimate = get(4)?;
+    fact.tracked = get(5)?;
+    fact.distinct_tests = get(6)?;
+    Ok(fact)
+}
+
 /// The two rollup tables: per user, and team-wide (the same rows without the user).
 #[derive(Clone, Copy)]
 enum FactTable {
@@ -2598,6 +2633,16 @@ enum FactTable {
 }
 
 impl FactTable {
+    /// Whether rows of `kind` are kept in this table. Results have no user: per user they
+    /// would only repeat the team rows (one row per test and day, a fifth of a large store), so
+    /// they are kept team-wide only, and totals of results always read the team table.
+    fn holds(self, kind: FactKind) -> bool {
+        match self {
+            Self::PerUser => kind != FactKind::Result,
+            Self::Team => true,
+        }
+    }
+
     fn insert(self) -> &'static str {
         match self {
             Self::PerUser => {
@@ -2826,37 +2871,29 @@ async fn roll_entry(tx: &mut Tx, entry: &TimeEntry) -> Result<()> {
 }
 
 /// Rolls a run's stored results into the facts of the run's day, inside the database: one
-/// `INSERT … SELECT … GROUP BY test_id` per rollup table, the same sums as
-/// [`result_contribution`] (which the rebuild uses, so the rollup tests compare the two). A
-/// 100,000-test import never sends its results back through the driver to be summed.
+/// `INSERT … SELECT … GROUP BY test_id`, the same sums as [`result_contribution`] (which the
+/// rebuild uses, so the rollup tests compare the two). A 100,000-test import never sends its
+/// results back through the driver to be summed. Results have no user, so their facts are
+/// kept team-wide only (see [`FactTable::holds`]).
 async fn roll_run(tx: &mut Tx, run: Uuid, started_at: DateTime<Utc>) -> Result<()> {
-    const MEASURES: &str = "COUNT(*), \
-         SUM(CASE WHEN status = 'passed' THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN status IN ('failed', 'error', 'unexpected_pass') THEN 1 ELSE 0 END), \
-         SUM(COALESCE(duration_ms, 0)), 0, 0";
-    let day = day_of(started_at);
-    for table in [FactTable::PerUser, FactTable::Team] {
-        let per_user = matches!(table, FactTable::PerUser);
-        // The WHERE clause is also what lets SQLite parse `ON CONFLICT` after a SELECT.
-        let sql = format!(
-            "{} SELECT $2, $3, {}'', '', '', test_id, {MEASURES} FROM test_results \
-             WHERE run_id = $1 GROUP BY test_id{}",
-            table.insert(),
-            if per_user { "$4, " } else { "" },
-            table.on_conflict()
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql))
-            .bind(run)
-            .bind(day)
-            .bind(FactKind::Result.as_str());
-        if per_user {
-            query = query.bind(Uuid::nil());
-        }
-        query
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| db_error("dashboard fact", e))?;
-    }
+    let table = FactTable::Team;
+    // The WHERE clause is also what lets SQLite parse `ON CONFLICT` after a SELECT.
+    let sql = format!(
+        "{} SELECT $2, $3, '', '', '', test_id, COUNT(*), \
+             SUM(CASE WHEN status = 'passed' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN status IN ('failed', 'error', 'unexpected_pass') THEN 1 ELSE 0 END), \
+             SUM(COALESCE(duration_ms, 0)), 0, 0 \
+         FROM test_results WHERE run_id = $1 GROUP BY test_id{}",
+        table.insert(),
+        table.on_conflict()
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(run)
+        .bind(day_of(started_at))
+        .bind(FactKind::Result.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| db_error("dashboard fact", e))?;
     Ok(())
 }
 
