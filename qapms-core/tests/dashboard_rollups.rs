@@ -17,10 +17,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use qapms_core::dashboard::facts::{FactDim, FactKind, FactQuery, day_of};
 use qapms_core::model::{
-    IssueKey, Role, RunId, TestCase, TestId, TestResult, TestRun, TestSource, TestStatus, User,
-    UserId,
+    ExternalKey, ImportedAttempt, ImportedTest, IssueKey, Role, RunId, TestCase, TestId,
+    TestResult, TestRun, TestSource, TestStatus, User, UserId,
 };
-use qapms_core::store::Store;
+use qapms_core::store::{Store, SyncBatch, SyncedRun};
 use qapms_core::tracking::{ManualEntry, Tracker};
 use qapms_core::workflow::{Catalog, Command, Engine, ManualClock};
 
@@ -403,4 +403,78 @@ async fn incremental_facts_equal_a_rebuild(t: &TestStore) {
     assert!(none.is_empty());
 }
 
-crate::for_each_backend!(incremental_facts_equal_a_rebuild);
+/// A Testmo run as a sync writes it: one test with these attempts.
+fn synced(run: &TestRun, statuses: &[TestStatus]) -> SyncBatch {
+    SyncBatch {
+        integration: "testmo".into(),
+        scope: "runs:1".into(),
+        runs: vec![SyncedRun {
+            run: run.clone(),
+            tests: vec![ImportedTest {
+                keys: vec![ExternalKey::new(TestSource::Testmo, "case-1")],
+                title: "Login".into(),
+                folder_path: None,
+                ticket_keys: Vec::new(),
+                attempts: statuses
+                    .iter()
+                    .map(|s| ImportedAttempt {
+                        status: *s,
+                        duration_ms: Some(10),
+                        message: None,
+                    })
+                    .collect(),
+            }],
+        }],
+        ..SyncBatch::default()
+    }
+}
+
+/// Result totals per day around the runs below.
+async fn result_days(s: &dyn Store) -> Vec<(i64, i64, i64, i64)> {
+    s.dashboard_fact_totals(&FactQuery {
+        kind: FactKind::Result,
+        from_day: day_of(at(0)) - 5,
+        to_day: day_of(at(0)) + 5,
+        users: None,
+        project: None,
+        group_by: vec![FactDim::Day],
+    })
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|f| (f.day - day_of(at(0)), f.n, f.passed, f.failed))
+    .collect()
+}
+
+async fn synced_runs_are_rolled_up_and_replaced(t: &TestStore) {
+    let s = t.store.as_ref();
+    let mut run = TestRun {
+        id: RunId::new(),
+        source: TestSource::Testmo,
+        name: "regression".into(),
+        started_at: at(0),
+        finished_at: None,
+        environment: None,
+        revision: None,
+        url: None,
+    };
+    s.write_sync_batch(&synced(&run, &[TestStatus::Failed, TestStatus::Passed]))
+        .await
+        .unwrap();
+    assert_eq!(result_days(s).await, [(0, 2, 1, 1)]);
+    // Synced again, moved two days on and passing at once: the first day's rows go.
+    run.started_at = at(2 * 24 * 60);
+    s.write_sync_batch(&synced(&run, &[TestStatus::Passed]))
+        .await
+        .unwrap();
+    assert_eq!(result_days(s).await, [(2, 1, 1, 0)]);
+    let incremental = s.dashboard_facts_all().await.unwrap();
+    s.rebuild_dashboard_facts().await.unwrap();
+    assert_eq!(s.dashboard_facts_all().await.unwrap(), incremental);
+    team_rows_sum_the_users(s).await;
+}
+
+crate::for_each_backend!(
+    incremental_facts_equal_a_rebuild,
+    synced_runs_are_rolled_up_and_replaced
+);

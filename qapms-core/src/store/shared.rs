@@ -2876,13 +2876,31 @@ async fn roll_entry(tx: &mut Tx, entry: &TimeEntry) -> Result<()> {
 /// results back through the driver to be summed. Results have no user, so their facts are
 /// kept team-wide only (see [`FactTable::holds`]).
 async fn roll_run(tx: &mut Tx, run: Uuid, started_at: DateTime<Utc>) -> Result<()> {
+    add_run_facts(tx, run, started_at, 1).await
+}
+
+/// Takes a run's stored results back out of the facts of the day it started on (`started_at`
+/// as stored, before a sync moves it), before its results are replaced.
+async fn unroll_run(tx: &mut Tx, run: Uuid, started_at: DateTime<Utc>) -> Result<()> {
+    add_run_facts(tx, run, started_at, -1).await?;
+    sqlx::query("DELETE FROM dashboard_team_facts WHERE kind = $1 AND day = $2 AND n = 0")
+        .bind(FactKind::Result.as_str())
+        .bind(day_of(started_at))
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| db_error("dashboard fact", e))?;
+    Ok(())
+}
+
+/// Adds `sign` times the run's result sums to its day's facts.
+async fn add_run_facts(tx: &mut Tx, run: Uuid, started_at: DateTime<Utc>, sign: i64) -> Result<()> {
     let table = FactTable::Team;
     // The WHERE clause is also what lets SQLite parse `ON CONFLICT` after a SELECT.
     let sql = format!(
-        "{} SELECT $2, $3, '', '', '', test_id, COUNT(*), \
-             SUM(CASE WHEN status = 'passed' THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN status IN ('failed', 'error', 'unexpected_pass') THEN 1 ELSE 0 END), \
-             SUM(COALESCE(duration_ms, 0)), 0, 0 \
+        "{} SELECT $2, $3, '', '', '', test_id, $4 * COUNT(*), \
+             $4 * SUM(CASE WHEN status = 'passed' THEN 1 ELSE 0 END), \
+             $4 * SUM(CASE WHEN status IN ('failed', 'error', 'unexpected_pass') THEN 1 ELSE 0 END), \
+             $4 * SUM(COALESCE(duration_ms, 0)), 0, 0 \
          FROM test_results WHERE run_id = $1 GROUP BY test_id{}",
         table.insert(),
         table.on_conflict()
@@ -2891,6 +2909,7 @@ async fn roll_run(tx: &mut Tx, run: Uuid, started_at: DateTime<Utc>) -> Result<(
         .bind(run)
         .bind(day_of(started_at))
         .bind(FactKind::Result.as_str())
+        .bind(sign)
         .execute(&mut **tx)
         .await
         .map_err(|e| db_error("dashboard fact", e))?;
@@ -4357,6 +4376,16 @@ async fn write_synced_run(tx: &mut Tx, synced: &SyncedRun) -> Result<ImportBatch
         return Err(Error::invalid_input("a run cannot finish before it starts")
             .with_context("run", run.id.to_string()));
     }
+    // A run synced before: its results leave the rollups of the day it was stored under.
+    let stored: Option<DbTime> =
+        sqlx::query_scalar("SELECT started_at FROM test_runs WHERE id = $1")
+            .bind(run.id.as_uuid())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(|e| db_error("test run", e))?;
+    if let Some(started) = stored {
+        unroll_run(tx, run.id.as_uuid(), started.into()).await?;
+    }
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO test_runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (id) DO UPDATE SET source = excluded.source, name = excluded.name, \
@@ -4395,6 +4424,7 @@ async fn write_synced_run(tx: &mut Tx, synced: &SyncedRun) -> Result<ImportBatch
         out.new_tests += added.new_tests;
         out.results += added.results;
     }
+    roll_run(tx, run.id.as_uuid(), run.started_at).await?;
     Ok(out)
 }
 
