@@ -34,7 +34,7 @@ async fn user_names(
 
 /// The time of one workflow: its ticket's entries (or its owner's, without a ticket), which
 /// include any correction of the workflow's entries.
-fn workflow_time_filter(ticket: Option<&IssueKey>, owner: UserId) -> TimeHistoryFilter {
+pub(crate) fn workflow_time_filter(ticket: Option<&IssueKey>, owner: UserId) -> TimeHistoryFilter {
     TimeHistoryFilter {
         user_id: ticket.is_none().then_some(owner),
         ticket: ticket.cloned(),

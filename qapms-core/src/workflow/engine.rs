@@ -27,10 +27,11 @@ use super::placeholders;
 use super::template::{Catalog, ResolvedTemplate};
 use crate::config::StepAction;
 use crate::model::{
-    ActionStatus, ChecklistItem, IdlePeriod, IssueKey, Step, StepState, TimeEntry,
-    TimeHistoryFilter, TrackingWrite, UserId, Workflow, WorkflowEvent, WorkflowFilter, WorkflowId,
-    WorkflowState, WorkflowWrite, utc_now,
+    ActionStatus, ChecklistItem, IdlePeriod, IssueKey, Step, StepState, TimeEntry, TrackingWrite,
+    UserId, Workflow, WorkflowEvent, WorkflowFilter, WorkflowId, WorkflowState, WorkflowWrite,
+    utc_now,
 };
+use crate::report::collect::workflow_time_filter;
 use crate::store::Store;
 use crate::tracking::report::{current_entries, secs};
 use crate::tracking::timer::{self, Target};
@@ -363,11 +364,7 @@ impl Engine {
     /// `1h05m`. A store error leaves the placeholder as written, with a warning, rather than
     /// stopping the step's actions.
     async fn tracked_time(&self, workflow: &Workflow, unstored: &[TimeEntry]) -> Option<String> {
-        let filter = TimeHistoryFilter {
-            user_id: workflow.ticket.is_none().then_some(workflow.owner),
-            ticket: workflow.ticket.clone(),
-            ..TimeHistoryFilter::default()
-        };
+        let filter = workflow_time_filter(workflow.ticket.as_ref(), workflow.owner);
         let history = match self.store.time_history(&filter).await {
             Ok(history) => history,
             Err(e) => {
