@@ -406,17 +406,10 @@ fn templates_checks<'a>(
 /// Jira or Grafana as written, which is nearly always a typo (`{tikcet}`). A warning, not an
 /// error, because braces have other uses there, such as Jira's `{code}`.
 fn unknown_placeholders(action: &StepAction, segs: &[Seg<'_>], c: &mut Checker<'_, '_>) {
-    for (key, text) in action.texts() {
+    for (key, index, text) in action.texts() {
         let mut at = segs.to_vec();
-        match key.split_once('[') {
-            Some((field, index)) => {
-                at.push(Key(field));
-                if let Ok(i) = index.trim_end_matches(']').parse() {
-                    at.push(Index(i));
-                }
-            }
-            None => at.push(Key(&key)),
-        }
+        at.push(Key(key));
+        at.extend(index.map(Index));
         let mut warned: Vec<&str> = Vec::new();
         for name in placeholders::names_in(&text) {
             if placeholders::is_placeholder(name) || warned.contains(&name) {

@@ -652,16 +652,21 @@ impl StepAction {
     }
 
     /// The same action with each text that takes `{placeholders}` passed through `fill`,
-    /// which is told the text's key (`body`, `tags[1]`, ...). Numbers, the issue type and the
-    /// Splunk template name are names, not texts, and are kept.
-    pub fn map_texts(&self, fill: &mut dyn FnMut(&str, &str) -> String) -> Self {
+    /// which is told where the text is: its key, and its index in a list (`tags`). Numbers,
+    /// the issue type and the Splunk template name are names, not texts, and are kept.
+    pub fn map_texts(
+        &self,
+        fill: &mut dyn FnMut(&'static str, Option<usize>, &str) -> String,
+    ) -> Self {
         match self {
-            Self::JiraTransition { to } => Self::JiraTransition { to: fill("to", to) },
+            Self::JiraTransition { to } => Self::JiraTransition {
+                to: fill("to", None, to),
+            },
             Self::JiraComment { body } => Self::JiraComment {
-                body: fill("body", body),
+                body: fill("body", None, body),
             },
             Self::JiraWorklog { comment } => Self::JiraWorklog {
-                comment: comment.as_deref().map(|c| fill("comment", c)),
+                comment: comment.as_deref().map(|c| fill("comment", None, c)),
             },
             Self::TestmoRun {
                 project,
@@ -669,18 +674,18 @@ impl StepAction {
                 source,
             } => Self::TestmoRun {
                 project: *project,
-                name: fill("name", name),
-                source: source.as_deref().map(|s| fill("source", s)),
+                name: fill("name", None, name),
+                source: source.as_deref().map(|s| fill("source", None, s)),
             },
             Self::SplunkSearch { template } => Self::SplunkSearch {
                 template: template.clone(),
             },
             Self::GrafanaAnnotation { text, tags } => Self::GrafanaAnnotation {
-                text: fill("text", text),
+                text: fill("text", None, text),
                 tags: tags
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| fill(&format!("tags[{i}]"), t))
+                    .map(|(i, t)| fill("tags", Some(i), t))
                     .collect(),
             },
             Self::JiraCreateIssue {
@@ -688,25 +693,26 @@ impl StepAction {
                 summary,
             } => Self::JiraCreateIssue {
                 issue_type: issue_type.clone(),
-                summary: fill("summary", summary),
+                summary: fill("summary", None, summary),
             },
             Self::PostmanSearch { query } => Self::PostmanSearch {
-                query: fill("query", query),
+                query: fill("query", None, query),
             },
             Self::TestmoSearch { query } => Self::TestmoSearch {
-                query: fill("query", query),
+                query: fill("query", None, query),
             },
             Self::OpenUrl { url } => Self::OpenUrl {
-                url: fill("url", url),
+                url: fill("url", None, url),
             },
         }
     }
 
-    /// Each text that takes `{placeholders}`, with its key (see [`StepAction::map_texts`]).
-    pub fn texts(&self) -> Vec<(String, String)> {
+    /// Each text that takes `{placeholders}`, with its key and index (see
+    /// [`StepAction::map_texts`]).
+    pub fn texts(&self) -> Vec<(&'static str, Option<usize>, String)> {
         let mut texts = Vec::new();
-        self.map_texts(&mut |key, text| {
-            texts.push((key.to_owned(), text.to_owned()));
+        self.map_texts(&mut |key, index, text| {
+            texts.push((key, index, text.to_owned()));
             String::new()
         });
         texts

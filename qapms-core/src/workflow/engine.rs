@@ -353,7 +353,7 @@ impl Engine {
                     key: format!("{pos}.{index}"),
                     position: pos,
                     step: step.name.clone(),
-                    action: action.map_texts(&mut |_, text| fill.render(text, &step.name)),
+                    action: action.map_texts(&mut |_, _, text| fill.render(text, &step.name)),
                 });
             }
         }
@@ -533,5 +533,5 @@ fn mentions(action: &StepAction, placeholder: &str) -> bool {
     action
         .texts()
         .iter()
-        .any(|(_, text)| placeholders::names_in(text).contains(&placeholder))
+        .any(|(_, _, text)| placeholders::names_in(text).contains(&placeholder))
 }
