@@ -2311,12 +2311,12 @@ impl Store for ThisStore {
         );
         qb.push_bind(Uuid::nil());
         let table = if team {
-            "dashboard_team_facts"
+            FactTable::Team
         } else {
-            "dashboard_facts"
+            FactTable::PerUser
         };
         qb.push(" THEN test_id END) AS BIGINT) FROM ")
-            .push(table)
+            .push(table.name())
             .push(" WHERE kind = ");
         qb.push_bind(query.kind.as_str());
         qb.push(" AND day >= ").push_bind(query.from_day);
@@ -2562,18 +2562,28 @@ async fn upsert_facts(tx: &mut Tx, facts: &[Fact]) -> Result<()> {
     touched.sort_unstable();
     touched.dedup();
     for (day, kind) in touched {
-        for sql in [
-            "DELETE FROM dashboard_facts WHERE kind = $1 AND day = $2 AND n = 0",
-            "DELETE FROM dashboard_team_facts WHERE kind = $1 AND day = $2 AND n = 0",
-        ] {
-            sqlx::query(sql)
-                .bind(kind.as_str())
-                .bind(day)
-                .execute(&mut **tx)
-                .await
-                .map_err(|e| db_error("dashboard fact", e))?;
+        for table in [FactTable::PerUser, FactTable::Team] {
+            drop_zero_facts(tx, table, kind, day).await?;
         }
     }
+    Ok(())
+}
+
+/// Deletes the rows of `kind` on `day` that deltas brought back to zero: a row that counts
+/// nothing would show as a zero in a breakdown.
+async fn drop_zero_facts(tx: &mut Tx, table: FactTable, kind: FactKind, day: i64) -> Result<()> {
+    if !table.holds(kind) {
+        return Ok(());
+    }
+    sqlx::query(AssertSqlSafe(format!(
+        "DELETE FROM {} WHERE kind = $1 AND day = $2 AND n = 0",
+        table.name()
+    )))
+    .bind(kind.as_str())
+    .bind(day)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| db_error("dashboard fact", e))?;
     Ok(())
 }
 
@@ -2640,6 +2650,13 @@ impl FactTable {
         match self {
             Self::PerUser => kind != FactKind::Result,
             Self::Team => true,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::PerUser => "dashboard_facts",
+            Self::Team => "dashboard_team_facts",
         }
     }
 
@@ -2883,13 +2900,7 @@ async fn roll_run(tx: &mut Tx, run: Uuid, started_at: DateTime<Utc>) -> Result<(
 /// as stored, before a sync moves it), before its results are replaced.
 async fn unroll_run(tx: &mut Tx, run: Uuid, started_at: DateTime<Utc>) -> Result<()> {
     add_run_facts(tx, run, started_at, -1).await?;
-    sqlx::query("DELETE FROM dashboard_team_facts WHERE kind = $1 AND day = $2 AND n = 0")
-        .bind(FactKind::Result.as_str())
-        .bind(day_of(started_at))
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| db_error("dashboard fact", e))?;
-    Ok(())
+    drop_zero_facts(tx, FactTable::Team, FactKind::Result, day_of(started_at)).await
 }
 
 /// Adds `sign` times the run's result sums to its day's facts.
