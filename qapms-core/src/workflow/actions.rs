@@ -909,14 +909,7 @@ fn placeholders(workflow: &Workflow, step: &str) -> BTreeMap<&'static str, Strin
     super::placeholders::SPLUNK_PARAMETERS
         .into_iter()
         .filter_map(|name| {
-            let value = match name {
-                "ticket" => workflow.ticket.as_ref().map(ToString::to_string),
-                "template" => Some(workflow.template.clone()),
-                "step" => Some(step.to_owned()),
-                "workflow" => Some(workflow.id.to_string()),
-                _ => None,
-            };
-            value.map(|v| (name, v))
+            super::placeholders::workflow_value(workflow, step, name).map(|v| (name, v))
         })
         .collect()
 }

@@ -483,17 +483,16 @@ impl<'w> Placeholders<'w> {
     }
 
     fn render(&self, text: &str, step: &str) -> String {
-        let w = self.workflow;
-        placeholders::fill(text, &|name| match name {
-            "ticket" => Some(w.ticket.as_ref().map_or("", IssueKey::as_str).to_owned()),
-            "template" => Some(w.template.clone()),
-            "step" => Some(step.to_owned()),
-            "workflow" => Some(w.id.to_string()),
-            "outcome" => Some(self.outcome.clone()),
-            "user" => self.user.clone(),
-            "title" => self.title.clone(),
-            "duration" => self.duration.clone(),
-            _ => None,
+        placeholders::fill(text, &|name| {
+            placeholders::workflow_value(self.workflow, step, name).or_else(|| match name {
+                // A workflow without a ticket fills `{ticket}` with nothing.
+                "ticket" => Some(String::new()),
+                "outcome" => Some(self.outcome.clone()),
+                "user" => self.user.clone(),
+                "title" => self.title.clone(),
+                "duration" => self.duration.clone(),
+                _ => None,
+            })
         })
     }
 }

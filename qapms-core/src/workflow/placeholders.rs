@@ -9,6 +9,8 @@
 //! The text is filled in one pass, so a value that itself holds `{step}` (a ticket summary, a
 //! user's name) is inserted as it is and never filled again.
 
+use crate::model::Workflow;
+
 /// Every placeholder a step action text can hold, with what it becomes.
 pub const PLACEHOLDERS: [(&str, &str); 8] = [
     ("ticket", "the ticket's key"),
@@ -25,8 +27,20 @@ pub const PLACEHOLDERS: [(&str, &str); 8] = [
 ];
 
 /// The placeholders a `splunk_search` action passes to its SPL template's parameters: the
-/// ones known without reading the store.
+/// ones known without reading the store ([`workflow_value`]).
 pub const SPLUNK_PARAMETERS: [&str; 4] = ["ticket", "template", "step", "workflow"];
+
+/// The value of a placeholder the workflow itself holds ([`SPLUNK_PARAMETERS`]): `None` for
+/// the others, and for `{ticket}` on a workflow without one.
+pub fn workflow_value(workflow: &Workflow, step: &str, name: &str) -> Option<String> {
+    match name {
+        "ticket" => workflow.ticket.as_ref().map(ToString::to_string),
+        "template" => Some(workflow.template.clone()),
+        "step" => Some(step.to_owned()),
+        "workflow" => Some(workflow.id.to_string()),
+        _ => None,
+    }
+}
 
 /// Whether `name` is a placeholder.
 pub fn is_placeholder(name: &str) -> bool {
